@@ -1,0 +1,5 @@
+import sys
+
+from glcic.cli import main
+
+sys.exit(main())

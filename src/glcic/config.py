@@ -1,0 +1,80 @@
+"""Frozen configuration dataclasses, saved as JSON with every model file.
+
+`ModelConfig` describes an inference model: the completion network's architecture and width, and
+what it was trained with (mean pixel, resolution, holes). `DiscriminatorConfig` sizes the context
+discriminators of Table 3; its presets are the paper's general (256/128) and face (160/96) settings.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+MODEL_FORMAT_VERSION = 1  # bump when a model file changes in a way old readers cannot load
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    architecture: str = "CompletionNetwork"  # the only one so far; kept so files say what they hold
+    width: float = 1.0  # channel multiplier; 1.0 is Table 2 (6,072,131 parameters)
+    mean_pixel: tuple[float, float, float] = (0.5, 0.5, 0.5)  # RGB in [0, 1]; holes are filled with it
+    image_size: int = 256  # training crop side (paper: 256)
+    hole_sampler: str = "rectangle"  # holes seen in training (see glcic.masks)
+    hole_min: int = 96  # hole side range in training, px (paper: 96-128)
+    hole_max: int = 128
+    format_version: int = MODEL_FORMAT_VERSION
+    notes: dict[str, Any] = field(default_factory=dict)  # free-form provenance: data, iterations, ...
+
+    def __post_init__(self):
+        if self.architecture != "CompletionNetwork":
+            raise ValueError(f"unknown architecture {self.architecture!r}; expected 'CompletionNetwork'")
+        if not (isinstance(self.width, (int, float)) and self.width > 0):
+            raise ValueError(f"width must be a number > 0, got {self.width!r}")
+        mean = tuple(float(v) for v in self.mean_pixel)
+        if len(mean) != 3 or not all(0.0 <= v <= 1.0 for v in mean):
+            raise ValueError(f"mean_pixel must be 3 values in [0, 1], got {self.mean_pixel!r}")
+        object.__setattr__(self, "mean_pixel", mean)
+        if not 0 < self.hole_min <= self.hole_max:
+            raise ValueError(f"need 0 < hole_min <= hole_max, got {self.hole_min}, {self.hole_max}")
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "ModelConfig":
+        data = json.loads(text)
+        if not isinstance(data, dict):
+            raise ValueError("model config must be a JSON object")
+        version = data.get("format_version")
+        if not isinstance(version, int) or version > MODEL_FORMAT_VERSION:
+            raise ValueError(
+                f"model format version {version!r} is not supported by this glcic "
+                f"(it reads versions up to {MODEL_FORMAT_VERSION}); upgrade glcic"
+            )
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown model config keys {unknown}; known: {sorted(known)}")
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class DiscriminatorConfig:
+    global_size: int = 256  # side the whole image is resized to for the global discriminator
+    local_size: int = 128  # side of the local patch centred on the hole
+    width: float = 1.0  # channel multiplier of both discriminators
+    use_global: bool = True  # ablation switches (Fig. 6)
+    use_local: bool = True
+
+    def build(self):
+        from glcic.models.discriminators import ContextDiscriminator
+
+        return ContextDiscriminator(self.global_size, self.local_size, self.width, self.use_global, self.use_local)
+
+
+DISCRIMINATOR_PRESETS: dict[str, DiscriminatorConfig] = {
+    "paper": DiscriminatorConfig(global_size=256, local_size=128),  # section 3.2, Table 3
+    "faces": DiscriminatorConfig(global_size=160, local_size=96),  # section 4.5: one conv fewer in global
+}

@@ -1,0 +1,150 @@
+"""Reading and writing image files safely.
+
+Reading: the header is checked before any pixel is decoded (size limit against decompression bombs),
+truncated or corrupt files are refused, EXIF orientation is applied (pixels come back upright),
+16-bit PNG/TIFF keep their 16 bits (PIL decodes them to 8 bits, so OpenCV decodes those), and every
+failure is an `ImageError` naming the file and the problem.
+
+Writing: the image is encoded in memory first, then written to a temporary file beside the target
+and moved over it in one step, so an existing file is only ever replaced by a complete one.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from glcic.errors import ImageError
+from glcic.pixels import pil_to_array
+from glcic.utils import write_atomic
+
+DEFAULT_MAX_PIXELS = 8192 * 8192  # refuse larger images before decoding them (decompression bombs)
+MIN_SIDE = 8  # smallest image side the completion accepts
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp")
+_EXIF_ORIENTATION = 0x0112
+
+
+def orient(array: np.ndarray, orientation: int) -> np.ndarray:
+    """Apply an EXIF orientation (1-8) to an (H, W[, C]) array, as `PIL.ImageOps.exif_transpose` does."""
+    swap = (1, 0) + tuple(range(2, array.ndim))
+    ops = {
+        2: lambda a: a[:, ::-1],
+        3: lambda a: a[::-1, ::-1],
+        4: lambda a: a[::-1],
+        5: lambda a: a.transpose(swap),
+        6: lambda a: a.transpose(swap)[:, ::-1],
+        7: lambda a: a.transpose(swap)[::-1, ::-1],
+        8: lambda a: a.transpose(swap)[::-1],
+    }
+    op = ops.get(orientation)
+    return np.ascontiguousarray(op(array)) if op else array
+
+
+def _read_bytes(path: Path, what: str) -> bytes:
+    if not path.exists():
+        raise ImageError(f"{what} not found: {path}")
+    if not path.is_file():
+        raise ImageError(f"{what} is not a file: {path}")
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise ImageError(f"cannot read {what} {path}: {error.strerror or error}") from None
+
+
+def read_image(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS, what: str = "image") -> np.ndarray:
+    """Decode an image file to an upright (H, W[, C]) uint8 or uint16 array in RGB[A] order."""
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(path)
+    data = _read_bytes(path, what)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError:
+        raise ImageError(f"{what} {path} is too large to decode safely (decompression bomb?)") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        raise ImageError(f"{what} {path} is not an image file in a format glcic can read") from None
+    width, height = image.size
+    if width * height > max_pixels:
+        raise ImageError(
+            f"{what} {path} is {width}x{height} = {width * height:,} pixels, over the limit of {max_pixels:,} "
+            "(a decompression bomb, or raise the limit with --max-pixels)"
+        )
+    try:
+        orientation = int(image.getexif().get(_EXIF_ORIENTATION, 1))
+    except Exception:  # a malformed EXIF block is not worth refusing the image for
+        orientation = 1
+    try:
+        image.load()
+        array = pil_to_array(image)
+    except ImageError:
+        raise
+    except Exception as error:
+        raise ImageError(f"{what} {path} is corrupt or truncated: {error}") from None
+    if image.format in ("PNG", "TIFF") and array.ndim == 3 and array.dtype == np.uint8:
+        array = _decode_16bit_colour(data, array)
+    return orient(array, orientation)
+
+
+def _decode_16bit_colour(data: bytes, decoded_by_pil: np.ndarray) -> np.ndarray:
+    """OpenCV's decoding of a PNG/TIFF colour image if it has 16 bits per channel, else PIL's."""
+    import cv2
+
+    array = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if array is None or array.dtype != np.uint16 or array.shape[:2] != decoded_by_pil.shape[:2] or array.ndim != 3:
+        return decoded_by_pil
+    return cv2.cvtColor(array, cv2.COLOR_BGRA2RGBA if array.shape[2] == 4 else cv2.COLOR_BGR2RGB)
+
+
+def check_output_path(path: str | os.PathLike, inputs: tuple[str | os.PathLike, ...] = ()) -> Path:
+    """Refuse an output path before any work is done: unknown format, missing folder, or an input file."""
+    path = Path(path)
+    if path.suffix.lower() not in IMAGE_SUFFIXES:
+        raise ImageError(f"output {path} has an unsupported extension; use one of {', '.join(IMAGE_SUFFIXES)}")
+    if not path.parent.is_dir():
+        raise ImageError(f"output folder does not exist: {path.parent}")
+    if path.is_dir():
+        raise ImageError(f"output {path} is a folder, expected a file name")
+    for source in inputs:
+        if path.exists() and Path(source).exists() and os.path.samefile(path, source):
+            raise ImageError(f"output {path} is the input file {source}; refusing to overwrite it")
+    return path
+
+
+def encode_image(array: np.ndarray, suffix: str) -> bytes:
+    """Encode an (H, W[, C]) uint8/uint16 RGB[A] array in the format of `suffix`."""
+    import cv2
+
+    suffix = suffix.lower()
+    if array.ndim == 3 and array.shape[2] == 2:  # grey + alpha: OpenCV writes it as RGBA
+        array = np.concatenate([np.repeat(array[:, :, :1], 3, axis=2), array[:, :, 1:]], axis=2)
+    if array.dtype == np.uint16 and suffix not in (".png", ".tif", ".tiff"):
+        warnings.warn(f"{suffix} cannot hold 16 bits per channel; writing 8 bits (use .png or .tif to keep 16)")
+        array = np.rint(array / 257.0).astype(np.uint8)
+    if array.ndim == 3 and array.shape[2] == 4 and suffix in (".jpg", ".jpeg"):
+        warnings.warn("JPEG has no alpha channel; dropping it (use .png to keep transparency)")
+        array = array[:, :, :3]
+    if array.ndim == 3:
+        array = cv2.cvtColor(array, cv2.COLOR_RGBA2BGRA if array.shape[2] == 4 else cv2.COLOR_RGB2BGR)
+    params = [cv2.IMWRITE_JPEG_QUALITY, 95] if suffix in (".jpg", ".jpeg") else []
+    ok, encoded = cv2.imencode(suffix, np.ascontiguousarray(array), params)
+    if not ok:
+        raise ImageError(f"could not encode the image as {suffix}")
+    return encoded.tobytes()
+
+
+def write_image(path: str | os.PathLike, array: np.ndarray) -> None:
+    """Encode and atomically write an image; an existing file is replaced only by a complete one."""
+    path = Path(path)
+    write_atomic(path, encode_image(array, path.suffix))
+
+
+def list_images(folder: str | os.PathLike) -> list[Path]:
+    """Image files directly in `folder` (by extension), sorted by name."""
+    folder = Path(folder)
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)

@@ -1,0 +1,111 @@
+"""The completion network, Table 2 of the paper.
+
+A fully convolutional encoder / dilated middle / decoder. Input: RGB with the hole filled by the
+mean pixel, plus one mask channel (1 = pixel to complete). Output: RGB in [0, 1] (sigmoid).
+Every layer but the last is conv -> batch norm -> ReLU (the order the paper uses; it also makes
+batch-norm folding exact for inference). The output is at the input's resolution for any size whose
+sides are a multiple of 4 (two stride-2 convs, two x2 deconvs).
+
+At width 1.0 the network has 6,072,131 parameters, as in the paper; `width` scales every hidden
+channel count for smaller, faster variants.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+# (kind, kernel, dilation, stride, output channels at width 1.0), one row per line of Table 2.
+# kind: "conv" or "deconv" (4x4 transposed conv, x2 up-sampling). The output layer is added apart.
+TABLE_2: tuple[tuple[str, int, int, int, int], ...] = (
+    ("conv", 5, 1, 1, 64),
+    ("conv", 3, 1, 2, 128),
+    ("conv", 3, 1, 1, 128),
+    ("conv", 3, 1, 2, 256),
+    ("conv", 3, 1, 1, 256),
+    ("conv", 3, 1, 1, 256),
+    ("conv", 3, 2, 1, 256),  # dilated convs: receptive field 99 -> 307 px
+    ("conv", 3, 4, 1, 256),
+    ("conv", 3, 8, 1, 256),
+    ("conv", 3, 16, 1, 256),
+    ("conv", 3, 1, 1, 256),
+    ("conv", 3, 1, 1, 256),
+    ("deconv", 4, 1, 2, 128),
+    ("conv", 3, 1, 1, 128),
+    ("deconv", 4, 1, 2, 64),
+    ("conv", 3, 1, 1, 32),
+)
+SIZE_MULTIPLE = 4  # two stride-2 layers: input sides must be a multiple of 4
+
+
+def scaled_channels(channels: int, width: float) -> int:
+    """Hidden channel count at a width multiplier (at least 1)."""
+    return max(1, round(channels * width))
+
+
+class ConvBlock(nn.Sequential):
+    """conv (or 4x4 stride-2 deconv) -> batch norm -> ReLU, with 'same' padding."""
+
+    def __init__(self, in_channels: int, out_channels: int, kind: str, kernel: int, dilation: int, stride: int):
+        if kind == "deconv":
+            conv: nn.Module = nn.ConvTranspose2d(in_channels, out_channels, kernel, stride=stride, padding=1)
+        else:
+            padding = dilation * (kernel - 1) // 2
+            conv = nn.Conv2d(in_channels, out_channels, kernel, stride=stride, padding=padding, dilation=dilation)
+        super().__init__(conv, nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True))
+
+
+class CompletionNetwork(nn.Module):
+    """Table 2: (B, 4, H, W) RGB + hole mask -> (B, 3, H, W) RGB in [0, 1]; H, W multiples of 4."""
+
+    def __init__(self, width: float = 1.0):
+        super().__init__()
+        if not width > 0:
+            raise ValueError(f"width must be > 0, got {width}")
+        self.width = width
+        layers: list[nn.Module] = []
+        in_channels = 4  # RGB + mask
+        for kind, kernel, dilation, stride, channels in TABLE_2:
+            out_channels = scaled_channels(channels, width)
+            layers.append(ConvBlock(in_channels, out_channels, kind, kernel, dilation, stride))
+            in_channels = out_channels
+        self.blocks = nn.Sequential(*layers)
+        self.output = nn.Conv2d(in_channels, 3, 3, padding=1)  # no batch norm, sigmoid
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        batch, channels, height, width = x.shape
+        if channels != 4 or height % SIZE_MULTIPLE or width % SIZE_MULTIPLE:
+            raise ValueError(
+                f"CompletionNetwork expects (B, 4, H, W) with H, W multiples of {SIZE_MULTIPLE}, got {tuple(x.shape)}"
+            )
+        return torch.sigmoid(self.output(self.blocks(x)))  # (B, 3, H, W)
+
+
+def fuse_batchnorm(network: CompletionNetwork) -> nn.Module:
+    """An inference copy with each batch norm folded into its conv (exact in conv -> BN -> ReLU order).
+
+    The network must be in eval mode (running statistics are folded). Returns a new module; the
+    argument is not changed.
+    """
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+    if network.training:
+        raise ValueError("fuse_batchnorm needs a network in eval mode")
+    layers: list[nn.Module] = []
+    for block in network.blocks:
+        conv, norm, _ = block
+        fused = fuse_conv_bn_eval(conv, norm, transpose=isinstance(conv, nn.ConvTranspose2d))
+        layers += [fused, nn.ReLU(inplace=True)]
+    return FusedCompletionNetwork(nn.Sequential(*layers), network.output).eval()
+
+
+class FusedCompletionNetwork(nn.Module):
+    """A `CompletionNetwork` with batch norm folded away (inference only)."""
+
+    def __init__(self, body: nn.Sequential, output: nn.Conv2d):
+        super().__init__()
+        self.body = body
+        self.output = output
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.output(self.body(x)))  # (B, 3, H, W)

@@ -1,0 +1,117 @@
+"""The context discriminators, Table 3 of the paper.
+
+Both discriminators are stacks of 5x5 stride-2 convs (conv -> batch norm -> ReLU), channels
+64, 128, 256, 512, 512, ... (doubling, capped at 512), then one fully connected layer to 1024.
+The number of convs follows from the input side: halve until the feature map is at most 5 px,
+which gives the paper's settings:
+
+- general model: local 128 px -> 5 convs (4x4x512 into the FC), global 256 px -> 6 convs (4x4x512);
+- faces (section 4.5): local 96 px -> 5 convs (3x3x512), global 160 px -> 5 convs, one fewer (5x5x512).
+
+`ContextDiscriminator` concatenates the two 1024-d outputs (2048) and maps them with one fully
+connected layer to the probability that the image is real. Either branch can be switched off for the
+ablation of Fig. 6 (global only, local only).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from glcic.models.completion import scaled_channels
+
+MAX_FEATURE_SIDE = 5  # stop halving once the feature map is this small (see module docstring)
+MAX_CHANNELS = 512
+FEATURES = 1024  # each discriminator's output size
+
+
+def conv_count(input_size: int) -> int:
+    """Number of 5x5 stride-2 convs that brings `input_size` down to at most MAX_FEATURE_SIDE."""
+    if input_size <= MAX_FEATURE_SIDE:
+        raise ValueError(f"discriminator input must be larger than {MAX_FEATURE_SIDE} px, got {input_size}")
+    return math.ceil(math.log2(input_size / MAX_FEATURE_SIDE))
+
+
+def feature_side(input_size: int, convs: int) -> int:
+    """Side of the last feature map: each 5x5 stride-2 conv with padding 2 maps n to ceil(n / 2)."""
+    side = input_size
+    for _ in range(convs):
+        side = (side + 1) // 2
+    return side
+
+
+class ConvDiscriminator(nn.Module):
+    """Shared body of the local and global discriminators: (B, 3, S, S) -> (B, 1024)."""
+
+    def __init__(self, input_size: int, width: float = 1.0, convs: int | None = None):
+        super().__init__()
+        self.input_size = input_size
+        self.convs = conv_count(input_size) if convs is None else convs
+        layers: list[nn.Module] = []
+        in_channels = 3
+        for index in range(self.convs):
+            out_channels = scaled_channels(min(64 * 2**index, MAX_CHANNELS), width)
+            layers += [
+                nn.Conv2d(in_channels, out_channels, 5, stride=2, padding=2),
+                nn.BatchNorm2d(out_channels),
+                nn.ReLU(inplace=True),
+            ]
+            in_channels = out_channels
+        self.features = nn.Sequential(*layers)
+        self.fc_inputs = in_channels * feature_side(input_size, self.convs) ** 2
+        self.fc = nn.Linear(self.fc_inputs, FEATURES)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[1:] != (3, self.input_size, self.input_size):
+            raise ValueError(f"{type(self).__name__} expects (B, 3, {self.input_size}, {self.input_size}), got {tuple(x.shape)}")
+        return self.fc(self.features(x).flatten(1))  # (B, 1024)
+
+
+class LocalDiscriminator(ConvDiscriminator):
+    """Looks at a patch centred on the completed region (128 px in the paper, 96 px for faces)."""
+
+    def __init__(self, input_size: int = 128, width: float = 1.0, convs: int | None = None):
+        super().__init__(input_size, width, convs)
+
+
+class GlobalDiscriminator(ConvDiscriminator):
+    """Looks at the whole image, resized to `input_size` (256 px in the paper, 160 px for faces)."""
+
+    def __init__(self, input_size: int = 256, width: float = 1.0, convs: int | None = None):
+        super().__init__(input_size, width, convs)
+
+
+class ContextDiscriminator(nn.Module):
+    """Global and local discriminators -> concatenation -> FC -> probability that the input is real.
+
+    `use_global` / `use_local` switch a branch off for the ablation of Fig. 6; at least one is needed.
+    `logits()` gives the pre-sigmoid score, which the losses use for numerical stability.
+    """
+
+    def __init__(
+        self,
+        global_size: int = 256,
+        local_size: int = 128,
+        width: float = 1.0,
+        use_global: bool = True,
+        use_local: bool = True,
+    ):
+        super().__init__()
+        if not (use_global or use_local):
+            raise ValueError("ContextDiscriminator needs at least one of the global and local discriminators")
+        self.global_discriminator = GlobalDiscriminator(global_size, width) if use_global else None
+        self.local_discriminator = LocalDiscriminator(local_size, width) if use_local else None
+        self.fc = nn.Linear(FEATURES * (int(use_global) + int(use_local)), 1)
+
+    def logits(self, global_image: torch.Tensor | None, local_patch: torch.Tensor | None) -> torch.Tensor:
+        features = []
+        if self.global_discriminator is not None:
+            features.append(self.global_discriminator(global_image))  # (B, 1024)
+        if self.local_discriminator is not None:
+            features.append(self.local_discriminator(local_patch))  # (B, 1024)
+        return self.fc(torch.cat(features, dim=1))  # (B, 2048 or 1024) -> (B, 1)
+
+    def forward(self, global_image: torch.Tensor | None, local_patch: torch.Tensor | None) -> torch.Tensor:
+        return torch.sigmoid(self.logits(global_image, local_patch))  # (B, 1): probability of real
