@@ -96,10 +96,14 @@ def _complete_one(model, image_path: Path, mask_path: Path, output: Path, args) 
     from glcic.inference.complete import complete
 
     check_output_path(output, inputs=(image_path, mask_path))
-    image = read_image(image_path, args.max_pixels)
-    mask = read_image(mask_path, args.max_pixels, what="mask")
-    completed = complete(model, image, mask, **_complete_options(args))
-    write_image(output, completed)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        image = read_image(image_path, args.max_pixels)
+        mask = read_image(mask_path, args.max_pixels, what="mask")
+        completed = complete(model, image, mask, **_complete_options(args))
+        write_image(output, completed)
+    for warning in caught:
+        print(f"glcic: warning: {image_path.name}: {warning.message}", file=sys.stderr)
 
 
 def _load(args):
@@ -177,13 +181,8 @@ def run_info(args) -> int:
     return 0
 
 
-def _format_warning(message, category, filename, lineno, line=None) -> str:
-    return f"glcic: warning: {message}\n"
-
-
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    warnings.formatwarning = _format_warning
     try:
         return args.run(args)
     except GlcicError as error:

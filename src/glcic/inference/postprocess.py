@@ -47,31 +47,32 @@ def blend_region(hole: np.ndarray, margin: int = DEFAULT_MARGIN) -> np.ndarray:
 FRAME = 2  # px around each blending window: one that OpenCV zeroes in the mask, one of boundary
 
 
-def _axis_padding(occupied: np.ndarray) -> tuple[int, int, bool]:
-    """(before, after, mirror masks) padding along one axis, from which rows/cols the region occupies.
+Side = tuple[int, bool]  # (pixels to pad, whether masks are mirrored there)
 
-    A region touching one end is mirrored across it, far enough that the mirrored copy stays off the
-    padded edge. A region touching both ends (or too deep to mirror once) cannot be isolated by
-    mirroring; there the masks get a constant frame and the boundary values are the mirrored image.
+
+def _axis_padding(occupied: np.ndarray) -> tuple[Side, Side]:
+    """Padding before and after one axis, from which rows (or columns) the blending region occupies.
+
+    Where the region touches the image's edge it is mirrored across it, far enough that the mirrored
+    copy stays off the padded edge. Elsewhere (and where the region is too deep to mirror once) the
+    masks get a frame of zeros and the boundary values are the mirrored image.
     """
     index = np.flatnonzero(occupied)
     size, first, last = occupied.size, int(index[0]), int(index[-1])
-    touches_start, touches_end = first == 0, last == size - 1
-    if touches_start and not touches_end and last + FRAME <= size - 1:
-        return last + FRAME, FRAME, True
-    if touches_end and not touches_start and size - 1 - first + FRAME <= size - 1:
-        return FRAME, size - 1 - first + FRAME, True
-    return FRAME, FRAME, not (touches_start or touches_end)
+    before = (last + FRAME, True) if first == 0 and last + FRAME <= size - 1 else (FRAME, False)
+    depth = size - 1 - first
+    after = (depth + FRAME, True) if last == size - 1 and depth + FRAME <= size - 1 else (FRAME, False)
+    return before, after
 
 
-def _pad(array: np.ndarray, rows: tuple[int, int, bool], cols: tuple[int, int, bool], is_mask: bool) -> np.ndarray:
-    """Mirror-pad an image; pad a mask by mirroring or with zeros, per axis (see `_axis_padding`)."""
+def _pad(array: np.ndarray, rows: tuple[Side, Side], cols: tuple[Side, Side], is_mask: bool) -> np.ndarray:
+    """Mirror-pad an image; pad a mask by mirroring or with zeros, side by side (see `_axis_padding`)."""
     import cv2
 
-    for before, after, mirror, vertical in (rows + (True,), cols + (False,)):
+    (top, bottom), (left, right) = rows, cols
+    for (pixels, mirror), sides in ((top, (1, 0, 0, 0)), (bottom, (0, 1, 0, 0)), (left, (0, 0, 1, 0)), (right, (0, 0, 0, 1))):
         border = cv2.BORDER_REFLECT_101 if (mirror or not is_mask) else cv2.BORDER_CONSTANT
-        sides = (before, after, 0, 0) if vertical else (0, 0, before, after)
-        array = cv2.copyMakeBorder(array, *sides, border, value=0)
+        array = cv2.copyMakeBorder(array, *(pixels * side for side in sides), border, value=0)
     return array
 
 
@@ -108,7 +109,8 @@ def poisson_blend(
             np.ascontiguousarray(source[window]), np.ascontiguousarray(destination[window]), component.copy(), center, cv2.NORMAL_CLONE
         )
         blended[window][inside] = clone[inside]
-    blended = blended[rows[0] : rows[0] + hole.shape[0], cols[0] : cols[0] + hole.shape[1]]
+    top, left = rows[0][0], cols[0][0]
+    blended = blended[top : top + hole.shape[0], left : left + hole.shape[1]]
     # Apply the blend as a correction to full-precision values: inside the (eroded) clone mask the
     # solution follows the prediction's gradients, outside it the image's.
     follows_prediction = cv2.erode(

@@ -1,0 +1,239 @@
+"""The `glcic` command: real files, real exit codes, clear errors, and no half-written output."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from glcic.cli import NO_MODEL, main
+from glcic.image_io import read_image
+from glcic.inference.postprocess import blend_region
+
+from conftest import box_mask, scene
+from test_image_io import png_with_header_size
+
+
+def save(path: Path, array: np.ndarray, **kwargs) -> Path:
+    Image.fromarray(array).save(path, **kwargs)
+    return path
+
+
+@pytest.fixture
+def files(tmp_path):
+    """A photo, its mask (authors' format: white = hole) and the hole as a bool array."""
+    hole = box_mask(96, 128, (20, 30, 40, 50), (0, 100, 20, 28))
+    image = save(tmp_path / "photo.png", scene(96, 128))
+    mask = save(tmp_path / "mask.png", hole.astype(np.uint8) * 255)
+    return image, mask, hole
+
+
+def run(*argv) -> int:
+    return main([str(a) for a in argv])
+
+
+def test_complete_writes_the_completion(files, model_path, tmp_path):
+    image, mask, hole = files
+    assert run("complete", image, "--mask", mask, "-o", tmp_path / "out.png", "--model", model_path) == 0
+    result, original = read_image(tmp_path / "out.png"), read_image(image)
+    np.testing.assert_array_equal(result[~blend_region(hole)], original[~blend_region(hole)])
+    assert not np.array_equal(result[hole], original[hole])
+
+
+def test_no_postprocess_changes_only_the_hole(files, model_path, tmp_path):
+    image, mask, hole = files
+    assert run("complete", image, "--mask", mask, "-o", tmp_path / "out.png", "--model", model_path, "--no-postprocess") == 0
+    result, original = read_image(tmp_path / "out.png"), read_image(image)
+    np.testing.assert_array_equal(result[~hole], original[~hole])
+
+
+def test_all_options_together(files, model_path, tmp_path):
+    image, mask, _ = files
+    inverted = save(tmp_path / "inverted.png", 255 - read_image(mask))
+    argv = ["complete", image, "--mask", inverted, "-o", tmp_path / "out.png", "--model", model_path, "--invert-mask",
+            "--max-side", "64", "--precision", "bf16", "--channels-last", "--device", "cpu", "--threshold", "0.5"]
+    assert run(*argv) == 0
+    assert read_image(tmp_path / "out.png").shape == (96, 128, 3)
+
+
+def test_exif_rotated_photo_with_a_mask_drawn_on_the_upright_view(model_path, tmp_path):
+    stored = scene(64, 96)  # stored landscape, displayed portrait (orientation 6: rotate 90 degrees clockwise)
+    exif = Image.new("RGB", (1, 1)).getexif()
+    exif[0x0112] = 6
+    save(tmp_path / "photo.jpg", stored, exif=exif, quality=95)
+    upright_hole = box_mask(96, 64, (60, 10, 20, 30))  # drawn on the 64 x 96 portrait the user sees
+    save(tmp_path / "mask.png", upright_hole.astype(np.uint8) * 255)
+    assert run("complete", tmp_path / "photo.jpg", "--mask", tmp_path / "mask.png", "-o", tmp_path / "out.png",
+               "--model", model_path, "--no-postprocess") == 0
+    result, upright = read_image(tmp_path / "out.png"), read_image(tmp_path / "photo.jpg")
+    assert result.shape == (96, 64, 3)
+    np.testing.assert_array_equal(result[~upright_hole], upright[~upright_hole])
+
+
+def test_sixteen_bit_png_in_sixteen_bit_png_out(model_path, tmp_path):
+    import cv2
+
+    deep = scene(48, 64).astype(np.uint16) * 257
+    cv2.imwrite(str(tmp_path / "deep.png"), deep[:, :, ::-1])
+    hole = box_mask(48, 64, (10, 10, 20, 20))
+    save(tmp_path / "mask.png", hole.astype(np.uint8) * 255)
+    assert run("complete", tmp_path / "deep.png", "--mask", tmp_path / "mask.png", "-o", tmp_path / "out.png", "--model", model_path) == 0
+    result = read_image(tmp_path / "out.png")
+    assert result.dtype == np.uint16
+    np.testing.assert_array_equal(result[~blend_region(hole)], deep[~blend_region(hole)])
+
+
+def test_folder_of_images_with_masks_matched_by_name(model_path, tmp_path):
+    images, masks = tmp_path / "images", tmp_path / "masks"
+    images.mkdir(), masks.mkdir()
+    for index, name in enumerate(["a", "b", "c"]):
+        save(images / f"{name}.{'jpg' if name == 'b' else 'png'}", scene(40 + index * 8, 56, seed=index))
+        save(masks / f"{name}.png", box_mask(40 + index * 8, 56, (5, 5, 10, 10)).astype(np.uint8) * 255)
+    assert run("complete", images, "--mask", masks, "-o", tmp_path / "out", "--model", model_path) == 0
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.png", "b.jpg", "c.png"]
+    assert run("complete", images, "--mask", masks, "-o", tmp_path / "as_png", "--model", model_path, "--suffix", ".png") == 0
+    assert sorted(p.name for p in (tmp_path / "as_png").iterdir()) == ["a.png", "b.png", "c.png"]
+
+
+def test_folder_with_an_unmatched_image_stops_before_any_work(model_path, tmp_path, capsys):
+    images, masks = tmp_path / "images", tmp_path / "masks"
+    images.mkdir(), masks.mkdir()
+    save(images / "a.png", scene(32, 32))
+    save(images / "orphan.png", scene(32, 32))
+    save(masks / "a.png", box_mask(32, 32, (5, 5, 10, 10)).astype(np.uint8) * 255)
+    assert run("complete", images, "--mask", masks, "-o", tmp_path / "out", "--model", model_path) == 1
+    assert "no mask" in capsys.readouterr().err and "orphan.png" in capsys.readouterr().err + "orphan.png"
+    assert not (tmp_path / "out").exists()
+
+
+def test_folder_goes_on_past_a_corrupt_image_and_reports_it(model_path, tmp_path, capsys):
+    images, masks = tmp_path / "images", tmp_path / "masks"
+    images.mkdir(), masks.mkdir()
+    save(images / "good.png", scene(32, 32))
+    (images / "bad.png").write_bytes(b"not an image")
+    for name in ("good", "bad"):
+        save(masks / f"{name}.png", box_mask(32, 32, (5, 5, 10, 10)).astype(np.uint8) * 255)
+    assert run("complete", images, "--mask", masks, "-o", tmp_path / "out", "--model", model_path) == 1
+    assert "bad.png" in capsys.readouterr().err
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["good.png"]
+
+
+def test_missing_model_is_explained(files, tmp_path, capsys):
+    image, mask, _ = files
+    assert run("complete", image, "--mask", mask, "-o", tmp_path / "out.png") == 1
+    assert NO_MODEL in capsys.readouterr().err
+    assert not (tmp_path / "out.png").exists()
+
+
+def bad_inputs(tmp_path: Path, image: Path, mask: Path, model_path: Path) -> dict[str, tuple[list, str]]:
+    """name -> (arguments after `complete`, expected words in the error)."""
+    truncated = tmp_path / "truncated.png"
+    truncated.write_bytes(image.read_bytes()[:300])
+    text = tmp_path / "text.png"
+    text.write_text("hello")
+    small = save(tmp_path / "small.png", scene(7, 7))
+    small_mask = save(tmp_path / "small_mask.png", np.full((7, 7), 255, np.uint8))
+    wrong_size = save(tmp_path / "wrong_size.png", np.full((50, 50), 255, np.uint8))
+    all_hole = save(tmp_path / "all_hole.png", np.full((96, 128), 255, np.uint8))
+    bomb = tmp_path / "bomb.png"
+    bomb.write_bytes(png_with_header_size(20000, 20000))
+    pickle_model = tmp_path / "model.pt"
+    import torch
+
+    torch.save({"a": torch.zeros(1)}, pickle_model)
+    out = tmp_path / "out.png"
+    model = ["--model", model_path]
+    return {
+        "missing image": ([tmp_path / "nope.png", "--mask", mask, "-o", out, *model], "image not found"),
+        "missing mask": ([image, "--mask", tmp_path / "nope.png", "-o", out, *model], "mask not found"),
+        "text as image": ([text, "--mask", mask, "-o", out, *model], "not an image file"),
+        "truncated image": ([truncated, "--mask", mask, "-o", out, *model], "corrupt or truncated"),
+        "mask of another size": ([image, "--mask", wrong_size, "-o", out, *model], "must match"),
+        "all-hole mask": ([image, "--mask", all_hole, "-o", out, *model], "covers the whole image"),
+        "image too small": ([small, "--mask", small_mask, "-o", out, *model], "at least 8 px"),
+        "decompression bomb": ([bomb, "--mask", mask, "-o", out, *model], "decompression bomb"),
+        "missing output folder": ([image, "--mask", mask, "-o", tmp_path / "no" / "out.png", *model], "output folder does not exist"),
+        "unknown output format": ([image, "--mask", mask, "-o", tmp_path / "out.xyz", *model], "unsupported extension"),
+        "output is the input": ([image, "--mask", mask, "-o", image, *model], "refusing to overwrite"),
+        "pickled model": ([image, "--mask", mask, "-o", out, "--model", pickle_model], "never unpickles"),
+        "missing model file": ([image, "--mask", mask, "-o", out, "--model", tmp_path / "none.safetensors"], "model file not found"),
+        "folder mask for a file": ([image, "--mask", tmp_path, "-o", out, *model], "must be a file too"),
+    }
+
+
+CASES = ["missing image", "missing mask", "text as image", "truncated image", "mask of another size", "all-hole mask",
+         "image too small", "decompression bomb", "missing output folder", "unknown output format", "output is the input",
+         "pickled model", "missing model file", "folder mask for a file"]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_bad_input_gets_a_clear_error_and_leaves_no_output(files, model_path, tmp_path, capsys, case):
+    image, mask, _ = files
+    argv, words = bad_inputs(tmp_path, image, mask, model_path)[case]
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    assert run("complete", *argv) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("glcic: error: ") and words in error, error
+    after = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    assert after == before  # nothing written, nothing changed, no temporary file left
+
+
+def test_failure_leaves_an_existing_output_untouched(files, model_path, tmp_path):
+    image, _, _ = files
+    out = tmp_path / "out.png"
+    out.write_bytes(b"the user's earlier result")
+    wrong_size = save(tmp_path / "wrong.png", np.full((10, 10), 255, np.uint8))
+    assert run("complete", image, "--mask", wrong_size, "-o", out, "--model", model_path) == 1
+    assert out.read_bytes() == b"the user's earlier result"
+
+
+def test_success_replaces_an_existing_output(files, model_path, tmp_path):
+    image, mask, _ = files
+    out = tmp_path / "out.png"
+    out.write_bytes(b"old")
+    assert run("complete", image, "--mask", mask, "-o", out, "--model", model_path) == 0
+    assert read_image(out).shape == (96, 128, 3)
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_empty_mask_copies_the_image_with_a_warning(files, model_path, tmp_path, capsys):
+    image, _, _ = files
+    empty = save(tmp_path / "empty.png", np.zeros((96, 128), np.uint8))
+    assert run("complete", image, "--mask", empty, "-o", tmp_path / "out.png", "--model", model_path) == 0
+    assert "glcic: warning: photo.png: the mask has no hole pixels" in capsys.readouterr().err
+    np.testing.assert_array_equal(read_image(tmp_path / "out.png"), read_image(image))
+
+
+@pytest.mark.parametrize("argv", [["complete", "x.png", "--mask", "m.png", "-o", "o.png", "--max-side", "0"],
+                                  ["complete", "x.png", "--mask", "m.png", "-o", "o.png", "--threshold", "1.5"],
+                                  ["complete", "x.png", "--mask", "m.png", "-o", "o.png", "--precision", "int4"],
+                                  ["complete", "x.png", "-o", "o.png"]])
+def test_invalid_options_are_usage_errors(argv, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    assert "error:" in capsys.readouterr().err
+
+
+def test_info_prints_the_config(model_path, capsys):
+    assert run("info", model_path) == 0
+    assert '"mean_pixel"' in capsys.readouterr().out
+
+
+def test_console_script_end_to_end(files, model_path, tmp_path):
+    """The installed `glcic` command, in a process of its own."""
+    image, mask, _ = files
+    script = Path(sys.executable).parent / "glcic"
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "glcic"]
+    done = subprocess.run([*command, "complete", image, "--mask", mask, "-o", tmp_path / "out.png", "--model", model_path],
+                          capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "error::DeprecationWarning"})
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "out.png").exists()
+    failed = subprocess.run([*command, "complete", tmp_path / "nope.png", "--mask", mask, "-o", tmp_path / "o2.png", "--model", model_path],
+                            capture_output=True, text=True)
+    assert failed.returncode == 1 and "image not found" in failed.stderr and "Traceback" not in failed.stderr

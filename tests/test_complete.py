@@ -1,0 +1,195 @@
+"""The one completion function: any size, any holes, any layout; known pixels untouched."""
+
+import warnings
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import glcic
+from glcic.errors import GlcicError, MaskError
+from glcic.inference.complete import EmptyMaskWarning, predict
+from glcic.inference.postprocess import blend_region
+from glcic.pixels import split_rgb
+
+from conftest import box_mask, scene
+
+
+def outside_unchanged(result: np.ndarray, image: np.ndarray, region: np.ndarray) -> bool:
+    return np.array_equal(result[~region], image[~region])
+
+
+@pytest.mark.parametrize("postprocess", [False, True])
+@pytest.mark.parametrize("size", [(8, 8), (37, 53), (96, 128), (130, 47)])
+def test_pixels_outside_the_hole_are_the_input_bit_for_bit(model, postprocess, size):
+    image = scene(*size)
+    height, width = size
+    hole = box_mask(height, width, (height // 4, width // 4, max(1, height // 3), max(1, width // 3)))
+    result = glcic.complete(model, image, hole, postprocess=postprocess)
+    assert result.shape == image.shape and result.dtype == image.dtype
+    region = blend_region(hole) if postprocess else hole
+    assert outside_unchanged(result, image, region)
+    assert not np.array_equal(result[hole], image[hole])  # the hole was filled
+
+
+def test_result_is_the_network_output_inside_the_hole(model, photo):
+    hole = box_mask(96, 128, (20, 30, 40, 50))
+    result = glcic.complete(model, photo, hole, postprocess=False)
+    expected = np.rint(predict(model, split_rgb(photo), hole) * 255).astype(np.uint8)
+    np.testing.assert_array_equal(result[hole], expected[hole])
+
+
+def test_hole_content_does_not_matter(model, photo):
+    hole = box_mask(96, 128, (20, 30, 40, 50))
+    scribbled = photo.copy()
+    scribbled[hole] = 255
+    first = glcic.complete(model, photo, hole)
+    second = glcic.complete(model, scribbled, hole)
+    np.testing.assert_array_equal(first[hole], second[hole])
+
+
+def test_many_holes_of_any_shape(model, photo):
+    from glcic.masks import make_hole_sampler
+
+    hole = make_hole_sampler("free_form")(96, 128, np.random.default_rng(2))
+    hole |= box_mask(96, 128, (0, 0, 10, 10), (86, 118, 10, 10), (40, 60, 1, 1))
+    result = glcic.complete(model, photo, hole)
+    assert outside_unchanged(result, photo, blend_region(hole))
+
+
+@pytest.mark.parametrize("shape", [(4096, 24), (24, 4096)])
+def test_4096_px_sides(model, shape):
+    image = scene(*shape)
+    hole = box_mask(*shape, (4, 4, 12, 12), (shape[0] - 16, shape[1] - 16, 12, 12))
+    result = glcic.complete(model, image, hole)
+    assert result.shape == image.shape
+    assert outside_unchanged(result, image, blend_region(hole))
+
+
+def test_4096_by_4096_with_holes_at_corners_and_border(model):
+    image = np.random.default_rng(0).integers(0, 256, (4096, 4096, 3), dtype=np.uint8)
+    hole = box_mask(4096, 4096, (0, 0, 200, 300), (3900, 3950, 196, 146), (2000, 0, 150, 400), (1000, 1000, 300, 300))
+    result = glcic.complete(model, image, hole)
+    assert outside_unchanged(result, image, blend_region(hole))
+
+
+def test_max_side_downscales_for_the_network_and_keeps_full_resolution(model):
+    image = scene(200, 120)
+    hole = box_mask(200, 120, (50, 30, 40, 40))
+    result = glcic.complete(model, image, hole, max_side=64, postprocess=False)
+    assert result.shape == image.shape
+    assert outside_unchanged(result, image, hole)
+    full = glcic.complete(model, image, hole, postprocess=False)
+    assert not np.array_equal(result[hole], full[hole])  # it really ran at the lower resolution
+
+
+def test_grey_image(model):
+    grey = scene(40, 56)[:, :, 1]
+    hole = box_mask(40, 56, (10, 10, 15, 20))
+    result = glcic.complete(model, grey, hole)
+    assert result.shape == grey.shape and result.dtype == np.uint8
+    assert outside_unchanged(result, grey, blend_region(hole))
+
+
+def test_rgba_keeps_alpha_everywhere(model):
+    rgba = np.dstack([scene(40, 56), np.random.default_rng(0).integers(0, 256, (40, 56), dtype=np.uint8)])
+    hole = box_mask(40, 56, (10, 10, 15, 20))
+    result = glcic.complete(model, rgba, hole)
+    np.testing.assert_array_equal(result[:, :, 3], rgba[:, :, 3])
+    assert outside_unchanged(result, rgba, blend_region(hole))
+
+
+def test_sixteen_bit_stays_sixteen_bit(model):
+    deep = scene(40, 56).astype(np.uint16) * 257 + np.uint16(100)
+    hole = box_mask(40, 56, (10, 10, 15, 20))
+    result = glcic.complete(model, deep, hole)
+    assert result.dtype == np.uint16
+    assert outside_unchanged(result, deep, blend_region(hole))
+    assert len(np.unique(result[hole] % 257)) > 1  # hole values use the 16-bit range, not 8-bit steps
+
+
+def test_float_image_in_float_out(model):
+    image = scene(32, 32).astype(np.float32) / 255
+    hole = box_mask(32, 32, (8, 8, 12, 12))
+    result = glcic.complete(model, image, hole, postprocess=False)
+    assert result.dtype == np.float32
+    assert outside_unchanged(result, image, hole)
+
+
+def test_pil_in_pil_out(model, photo):
+    mask = Image.fromarray(box_mask(96, 128, (20, 30, 40, 50)).astype(np.uint8) * 255)
+    result = glcic.complete(model, Image.fromarray(photo), mask)
+    assert isinstance(result, Image.Image) and result.size == (128, 96) and result.mode == "RGB"
+
+
+@pytest.mark.parametrize("value, is_hole", [(255, True), (52, True), (51, True), (50, False), (0, False)])
+def test_mask_threshold_of_the_authors_release(model, photo, value, is_hole):
+    mask = np.zeros((96, 128), np.uint8)
+    mask[20:40, 30:60] = value
+    mask[70:80, 100:120] = 255  # a second hole, so the mask is never empty
+    result = glcic.complete(model, photo, mask, postprocess=False)
+    assert np.array_equal(result[20:40, 30:60], photo[20:40, 30:60]) != is_hole
+
+
+def test_inverted_mask(model, photo):
+    mask = np.full((96, 128), 255, np.uint8)
+    mask[20:40, 30:60] = 0  # black = hole with invert_mask
+    result = glcic.complete(model, photo, mask, invert_mask=True, postprocess=False)
+    hole = mask == 0
+    assert outside_unchanged(result, photo, hole) and not np.array_equal(result[hole], photo[hole])
+
+
+def test_mask_painted_on_a_transparent_layer(model, photo):
+    layer = np.zeros((96, 128, 4), np.uint8)
+    layer[..., :3] = 255  # white everywhere, but only opaque where painted
+    layer[20:40, 30:60, 3] = 255
+    result = glcic.complete(model, photo, layer, postprocess=False)
+    hole = box_mask(96, 128, (20, 30, 20, 30))
+    assert outside_unchanged(result, photo, hole)
+
+
+@pytest.mark.parametrize("options", [dict(precision="bf16"), dict(channels_last=True), dict(precision="bf16", channels_last=True)])
+def test_bf16_and_channels_last_agree_with_fp32(model_path, photo, options):
+    model = glcic.load_model(model_path)
+    hole = box_mask(96, 128, (20, 30, 40, 50))
+    reference = glcic.complete(model, photo, hole, postprocess=False).astype(int)
+    result = glcic.complete(model, photo, hole, postprocess=False, **options)
+    assert outside_unchanged(result, photo, hole)
+    assert np.abs(result.astype(int) - reference)[hole].mean() < 3  # grey levels
+
+
+def test_empty_mask_returns_the_image_with_a_warning(model, photo):
+    with pytest.warns(EmptyMaskWarning):
+        result = glcic.complete(model, photo, np.zeros((96, 128), bool))
+    np.testing.assert_array_equal(result, photo)
+
+
+def test_errors_name_the_problem(model, photo):
+    with pytest.raises(MaskError, match="mask is 64x96 px but the image is 128x96"):
+        glcic.complete(model, photo, np.ones((96, 64), bool))
+    with pytest.raises(MaskError, match="covers the whole image"):
+        glcic.complete(model, photo, np.ones((96, 128), bool))
+    with pytest.raises(GlcicError, match="at least 8 px"):
+        glcic.complete(model, photo[:7, :7], box_mask(7, 7, (2, 2, 2, 2)))
+    with pytest.raises(GlcicError, match="fp16 is for GPUs"):
+        glcic.complete(model, photo, box_mask(96, 128, (2, 2, 9, 9)), precision="fp16")
+    with pytest.raises(GlcicError, match="unknown precision"):
+        glcic.complete(model, photo, box_mask(96, 128, (2, 2, 9, 9)), precision="int8")
+    with pytest.raises(GlcicError, match="float images must hold finite values"):
+        glcic.complete(model, np.full((16, 16, 3), 2.0), box_mask(16, 16, (2, 2, 4, 4)))
+    with pytest.raises(GlcicError, match="shape"):
+        glcic.complete(model, np.zeros((16, 16, 5), np.uint8), box_mask(16, 16, (2, 2, 4, 4)))
+
+
+def test_unavailable_device_is_an_error(model, photo):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    with pytest.raises(GlcicError, match="CUDA is not available"):
+        glcic.complete(model, photo, box_mask(96, 128, (2, 2, 9, 9)), device="cuda")
+
+
+def test_completion_is_deterministic(model, photo):
+    hole = box_mask(96, 128, (20, 30, 40, 50))
+    np.testing.assert_array_equal(glcic.complete(model, photo, hole), glcic.complete(model, photo, hole))

@@ -1,0 +1,117 @@
+"""Reading and writing files: EXIF orientation, 16 bits, bombs, corrupt files, atomic writes."""
+
+import io
+import struct
+import zlib
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from glcic.errors import ImageError
+from glcic.image_io import check_output_path, read_image, write_image
+
+from conftest import scene
+
+
+def png_with_header_size(width: int, height: int) -> bytes:
+    """A tiny file whose PNG header claims a huge image: a decompression bomb's calling card."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_exif_orientation_is_applied(tmp_path, orientation):
+    from PIL import ImageOps
+
+    pixels = scene(24, 40)
+    image = Image.fromarray(pixels)
+    exif = image.getexif()
+    exif[0x0112] = orientation
+    image.save(tmp_path / "photo.png", exif=exif)
+    expected = np.asarray(ImageOps.exif_transpose(Image.open(tmp_path / "photo.png")))
+    np.testing.assert_array_equal(read_image(tmp_path / "photo.png"), expected)
+    if orientation >= 5:
+        assert read_image(tmp_path / "photo.png").shape == (40, 24, 3)
+
+
+def test_sixteen_bit_colour_png_keeps_sixteen_bits(tmp_path):
+    pixels = (np.random.default_rng(0).random((20, 30, 3)) * 65535).astype(np.uint16)
+    cv2.imwrite(str(tmp_path / "deep.png"), pixels[:, :, ::-1])  # OpenCV writes BGR
+    loaded = read_image(tmp_path / "deep.png")
+    assert loaded.dtype == np.uint16
+    np.testing.assert_array_equal(loaded, pixels)
+
+
+@pytest.mark.parametrize("mode, shape", [("L", (20, 30)), ("LA", (20, 30, 2)), ("RGBA", (20, 30, 4)), ("P", (20, 30, 3)), ("1", (20, 30))])
+def test_modes_become_supported_layouts(tmp_path, mode, shape):
+    Image.fromarray(scene(20, 30)).convert(mode).save(tmp_path / "x.png")
+    assert read_image(tmp_path / "x.png").shape == shape
+
+
+@pytest.mark.parametrize("side", [10000, 60000])  # over our limit; over PIL's own limit too
+def test_decompression_bomb_is_refused_before_decoding(tmp_path, side):
+    (tmp_path / "bomb.png").write_bytes(png_with_header_size(side, side))
+    with pytest.raises(ImageError, match="decompression bomb"):
+        read_image(tmp_path / "bomb.png")
+
+
+def test_pixel_limit_is_configurable(tmp_path):
+    Image.fromarray(scene(64, 64)).save(tmp_path / "x.png")
+    with pytest.raises(ImageError, match="4,096 pixels, over the limit of 1,000"):
+        read_image(tmp_path / "x.png", max_pixels=1000)
+
+
+def test_truncated_image_is_refused(tmp_path):
+    buffer = io.BytesIO()
+    Image.fromarray(scene(64, 64)).save(buffer, "PNG")
+    (tmp_path / "cut.png").write_bytes(buffer.getvalue()[: len(buffer.getvalue()) // 2])
+    with pytest.raises(ImageError, match="corrupt or truncated"):
+        read_image(tmp_path / "cut.png")
+
+
+@pytest.mark.parametrize("content", [b"", b"just some text", bytes(range(256))])
+def test_non_images_are_refused(tmp_path, content):
+    (tmp_path / "x.png").write_bytes(content)
+    with pytest.raises(ImageError, match="not an image file"):
+        read_image(tmp_path / "x.png")
+
+
+def test_missing_and_folder_paths_are_named(tmp_path):
+    with pytest.raises(ImageError, match="not found"):
+        read_image(tmp_path / "missing.png")
+    with pytest.raises(ImageError, match="not a file"):
+        read_image(tmp_path)
+
+
+@pytest.mark.parametrize("suffix", [".png", ".tif"])
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+@pytest.mark.parametrize("channels", [None, 3, 4])
+def test_lossless_write_read_round_trip(tmp_path, suffix, dtype, channels):
+    rng = np.random.default_rng(1)
+    shape = (12, 17) if channels is None else (12, 17, channels)
+    pixels = rng.integers(0, np.iinfo(dtype).max, shape, endpoint=True).astype(dtype)
+    write_image(tmp_path / f"x{suffix}", pixels)
+    np.testing.assert_array_equal(read_image(tmp_path / f"x{suffix}"), pixels)
+
+
+def test_jpeg_with_alpha_warns_and_drops_it(tmp_path):
+    with pytest.warns(UserWarning, match="alpha"):
+        write_image(tmp_path / "x.jpg", np.zeros((8, 8, 4), np.uint8))
+    assert read_image(tmp_path / "x.jpg").shape == (8, 8, 3)
+
+
+def test_output_checks(tmp_path):
+    with pytest.raises(ImageError, match="output folder does not exist"):
+        check_output_path(tmp_path / "missing" / "out.png")
+    with pytest.raises(ImageError, match="unsupported extension"):
+        check_output_path(tmp_path / "out.gif2")
+    source = tmp_path / "in.png"
+    Image.fromarray(scene(8, 8)).save(source)
+    with pytest.raises(ImageError, match="refusing to overwrite"):
+        check_output_path(source, inputs=(source,))
