@@ -47,32 +47,46 @@ def blend_region(hole: np.ndarray, margin: int = DEFAULT_MARGIN) -> np.ndarray:
 FRAME = 2  # px around each blending window: one that OpenCV zeroes in the mask, one of boundary
 
 
-Side = tuple[int, bool]  # (pixels to pad, whether masks are mirrored there)
+Side = tuple[str, int]  # (how: "mirror", "extend" or "frame"; how many pixels)
 
 
-def _axis_padding(occupied: np.ndarray) -> tuple[Side, Side]:
-    """Padding before and after one axis, from which rows (or columns) the blending region occupies.
+def _axis_padding(region_occupies: np.ndarray, hole_occupies: np.ndarray, margin: int) -> tuple[Side, Side]:
+    """How to pad before and after one axis, from which rows (or columns) the region and hole occupy.
 
-    Where the region touches the image's edge it is mirrored across it, far enough that the mirrored
-    copy stays off the padded edge. Elsewhere (and where the region is too deep to mirror once) the
-    masks get a frame of zeros and the boundary values are the mirrored image.
+    - "mirror": the hole touches the image's edge. Images and masks are mirrored across it, far enough
+      that the mirrored copy stays off the padded edge: a zero-gradient (Neumann) border, no seam.
+    - "extend": known pixels lie between the hole and the edge, closer than `margin`. The edge pixels
+      are repeated and the region extended over them, so that the blend still has `margin` px of
+      known surroundings (OpenCV follows the source's gradients only 3 px inside its mask).
+    - "frame": otherwise, a frame of repeated edge pixels and an empty mask.
     """
-    index = np.flatnonzero(occupied)
-    size, first, last = occupied.size, int(index[0]), int(index[-1])
-    before = (last + FRAME, True) if first == 0 and last + FRAME <= size - 1 else (FRAME, False)
-    depth = size - 1 - first
-    after = (depth + FRAME, True) if last == size - 1 and depth + FRAME <= size - 1 else (FRAME, False)
-    return before, after
+    index = np.flatnonzero(region_occupies)
+    size, first, last = region_occupies.size, int(index[0]), int(index[-1])
+    sides = []
+    for hole_at_edge, region_at_edge, depth in ((hole_occupies[0], first == 0, last), (hole_occupies[-1], last == size - 1, size - 1 - first)):
+        if hole_at_edge and depth + FRAME <= size - 1:
+            sides.append(("mirror", depth + FRAME))
+        elif region_at_edge:
+            sides.append(("extend", margin + FRAME))
+        else:
+            sides.append(("frame", FRAME))
+    return sides[0], sides[1]
 
 
 def _pad(array: np.ndarray, rows: tuple[Side, Side], cols: tuple[Side, Side], is_mask: bool) -> np.ndarray:
-    """Mirror-pad an image; pad a mask by mirroring or with zeros, side by side (see `_axis_padding`)."""
+    """Pad an image or mask side by side as `_axis_padding` decided."""
     import cv2
 
     (top, bottom), (left, right) = rows, cols
-    for (pixels, mirror), sides in ((top, (1, 0, 0, 0)), (bottom, (0, 1, 0, 0)), (left, (0, 0, 1, 0)), (right, (0, 0, 0, 1))):
-        border = cv2.BORDER_REFLECT_101 if (mirror or not is_mask) else cv2.BORDER_CONSTANT
-        array = cv2.copyMakeBorder(array, *(pixels * side for side in sides), border, value=0)
+    for (how, pixels), side in ((top, (1, 0, 0, 0)), (bottom, (0, 1, 0, 0)), (left, (0, 0, 1, 0)), (right, (0, 0, 0, 1))):
+        if how == "mirror":
+            array = cv2.copyMakeBorder(array, *(pixels * s for s in side), cv2.BORDER_REFLECT_101)
+        elif not is_mask:
+            array = cv2.copyMakeBorder(array, *(pixels * s for s in side), cv2.BORDER_REPLICATE)
+        else:
+            if how == "extend":  # the region goes on over the repeated edge pixels, then a frame of zeros
+                array = cv2.copyMakeBorder(array, *((pixels - FRAME) * s for s in side), cv2.BORDER_REPLICATE)
+            array = cv2.copyMakeBorder(array, *(FRAME * s for s in side), cv2.BORDER_CONSTANT, value=0)
     return array
 
 
@@ -91,7 +105,8 @@ def poisson_blend(
     result = np.where(hole[:, :, None], prediction, image).astype(np.float32)
     if not hole.any():
         return result, region
-    rows, cols = _axis_padding(region.any(axis=1)), _axis_padding(region.any(axis=0))
+    rows = _axis_padding(region.any(axis=1), hole.any(axis=1), margin)
+    cols = _axis_padding(region.any(axis=0), hole.any(axis=0), margin)
     source = _pad(_to_u8(prediction), rows, cols, is_mask=False)  # (H + pads, W + pads, 3)
     filled = cv2.inpaint(_to_u8(result), hole.astype(np.uint8), TELEA_RADIUS, cv2.INPAINT_TELEA)  # fast marching
     destination = _pad(filled, rows, cols, is_mask=False)
@@ -109,7 +124,7 @@ def poisson_blend(
             np.ascontiguousarray(source[window]), np.ascontiguousarray(destination[window]), component.copy(), center, cv2.NORMAL_CLONE
         )
         blended[window][inside] = clone[inside]
-    top, left = rows[0][0], cols[0][0]
+    top, left = rows[0][1], cols[0][1]
     blended = blended[top : top + hole.shape[0], left : left + hole.shape[1]]
     # Apply the blend as a correction to full-precision values: inside the (eroded) clone mask the
     # solution follows the prediction's gradients, outside it the image's.
