@@ -55,6 +55,12 @@ def make_hole_sampler(name: str, **params) -> HoleSampler:
     return _HOLE_SAMPLERS[name](**params)
 
 
+def _box_mask(height: int, width: int, box: Box) -> np.ndarray:
+    mask = np.zeros((height, width), dtype=bool)
+    mask[box.slices()] = True
+    return mask
+
+
 def _check_image_size(height: int, width: int, needed: int, what: str) -> None:
     if height < needed or width < needed:
         raise ValueError(f"{what} needs an image of at least {needed}x{needed} px, got {height}x{width}")
@@ -77,9 +83,7 @@ class RectangleHoles:
         hole_height, hole_width = (int(v) for v in rng.integers(self.hole_min, self.hole_max + 1, size=2))
         top = int(rng.integers(0, height - hole_height + 1))
         left = int(rng.integers(0, width - hole_width + 1))
-        mask = np.zeros((height, width), dtype=bool)
-        mask[top : top + hole_height, left : left + hole_width] = True
-        return mask
+        return _box_mask(height, width, Box(top, left, hole_height, hole_width))
 
 
 @register_hole_sampler("center")
@@ -92,10 +96,7 @@ class CenterHole:
     def __call__(self, height: int, width: int, rng: np.random.Generator) -> np.ndarray:
         size = min(height, width) // 2 if self.hole_size is None else self.hole_size
         _check_image_size(height, width, max(size, 1), f"a {size} px centre hole")
-        top, left = (height - size) // 2, (width - size) // 2
-        mask = np.zeros((height, width), dtype=bool)
-        mask[top : top + size, left : left + size] = True
-        return mask
+        return _box_mask(height, width, Box((height - size) // 2, (width - size) // 2, size, size))
 
 
 @register_hole_sampler("free_form")
