@@ -68,11 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
     complete.add_argument("--max-side", type=_positive_int, default=None, help="downscale so the longer side is at most this for the network")
     complete.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
     complete.add_argument("--precision", choices=sorted(PRECISIONS), default="fp32", help="network precision (bf16 uses autocast)")
-    complete.add_argument("--channels-last", action="store_true", help="channels_last memory format (faster with bf16)")
+    complete.add_argument("--channels-last", action="store_true", help="channels_last memory format (faster in fp32 and bf16; see the README's benchmarks)")
     complete.add_argument("--invert-mask", action="store_true", help="black = hole instead of white = hole")
     complete.add_argument("--threshold", type=_threshold, default=0.2, help="mask value (in [0, 1]) from which a pixel is hole")
     complete.add_argument("--max-pixels", type=_positive_int, default=DEFAULT_MAX_PIXELS, help="refuse larger images (decompression bombs)")
-    complete.add_argument("--suffix", choices=IMAGE_SUFFIXES, default=None, help="output format for folders (default: each input's)")
+    complete.add_argument("--suffix", choices=IMAGE_SUFFIXES, default=None, help="output format for folders; None keeps each input's own")
     complete.set_defaults(run=run_complete)
 
     info = commands.add_parser("info", help="print a model file's configuration", formatter_class=formatter)
