@@ -92,10 +92,10 @@ def _complete_options(args) -> dict:
 
 
 def _complete_one(model, image_path: Path, mask_path: Path, output: Path, args) -> None:
-    from glcic.image_io import check_output_path, read_image, write_image
+    """Read, complete and write one image; the caller has checked `output` with `check_output_path`."""
+    from glcic.image_io import read_image, write_image
     from glcic.inference.complete import complete
 
-    check_output_path(output, inputs=(image_path, mask_path))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         image = read_image(image_path, args.max_pixels)
@@ -147,6 +147,8 @@ def run_complete(args) -> int:
 
     from tqdm import tqdm
 
+    from glcic.image_io import check_output_path
+
     pairs = _match_folders(args.image, args.mask)
     output = args.output
     if output.exists() and not output.is_dir():
@@ -162,6 +164,7 @@ def run_complete(args) -> int:
     for image_path, mask_path in tqdm(pairs, desc="completing", unit="image", disable=None):
         target = output / (image_path.stem + (args.suffix or image_path.suffix))
         try:
+            check_output_path(target, inputs=(image_path, mask_path))
             _complete_one(model, image_path, mask_path, target, args)
         except GlcicError as error:
             failures.append(f"{image_path.name}: {error}")
