@@ -14,7 +14,55 @@ EXAMPLES = """examples:
   glcic complete photos/ --mask masks/ -o completed/ --model model.safetensors --precision bf16 --channels-last
   glcic complete big.jpg --mask big_mask.png -o out.png --model model.safetensors --max-side 1024
   glcic info model.safetensors
+  glcic train --data photos/ --run runs/cpu --preset cpu
+  glcic train --resume runs/cpu
+  glcic export runs/cpu -o model.safetensors
 """
+
+TRAIN_EXAMPLES = """examples:
+  glcic train --data photos/ --run runs/first --preset cpu --dry-run
+  glcic train --data photos/ --run runs/first --preset cpu
+  glcic train --resume runs/first                      # after Ctrl-C, SIGTERM or a crash
+  glcic train --resume runs/first --total-iterations 60000
+  glcic train --data facades/ --run runs/facades --fine-tune model.safetensors
+  torchrun --nproc-per-node 4 -m glcic train --data photos/ --run runs/ddp --preset paper --device cuda
+"""
+
+# (option, TrainConfig field, type, help); each defaults to the preset's value
+TRAIN_OPTIONS = [
+    ("--image-size", "image_size", "_positive_int", "training crop side, px"),
+    ("--resize-min", "resize_min", "_positive_int", "smallest edge resized to a random value in [min, max]"),
+    ("--resize-max", "resize_max", "_positive_int", "see --resize-min"),
+    ("--hole-sampler", "hole_sampler", str, "hole shape: rectangle, center or free_form"),
+    ("--hole-min", "hole_min", "_positive_int", "smallest hole side, px"),
+    ("--hole-max", "hole_max", "_positive_int", "largest hole side, px"),
+    ("--width", "width", "_positive_float", "completion network channel multiplier (1 = Table 2)"),
+    ("--discriminator-width", "discriminator_width", "_positive_float", "context discriminators' channel multiplier"),
+    ("--local-size", "local_size", "_positive_int", "local discriminator patch side, px"),
+    ("--global-size", "global_size", "_positive_int", "side the global discriminator sees, px"),
+    ("--discriminators", "discriminators", str, "ablation (Fig. 6): both, global, local or none"),
+    ("--completion-iterations", "completion_iterations", "_natural_int", "T_C: phase 1 length"),
+    ("--discriminator-iterations", "discriminator_iterations", "_natural_int", "T_D: phase 2 length"),
+    ("--total-iterations", "total_iterations", "_positive_int", "T_train: the joint phase ends here"),
+    ("--batch-size", "batch_size", "_positive_int", "images per process and iteration"),
+    ("--alpha", "alpha", "_natural_float", "adversarial loss weight"),
+    ("--generator-loss", "generator_loss", str, "non_saturating (-log D) or saturating (log(1 - D), Eq. 3)"),
+    ("--balance-ratio", "balance_ratio", "_positive_float", "with --balance-gradients: |grad adversarial| / |grad MSE|"),
+    ("--optimizer", "optimizer", str, "adadelta (the paper's) or adam"),
+    ("--learning-rate", "learning_rate", "_positive_float", "1.0 suits ADADELTA; about 2e-4 suits Adam"),
+    ("--seed", "seed", "_natural_int", "seed of weights, data order, crops and holes"),
+    ("--workers", "workers", "_natural_int", "data-loader processes per training process"),
+    ("--precision", "precision", str, "fp32, or bf16 autocast (fast with AMX or on GPU only)"),
+    ("--checkpoint-every", "checkpoint_every", "_positive_int", "iterations between checkpoints"),
+    ("--sample-every", "sample_every", "_positive_int", "iterations between sample sheets"),
+    ("--log-every", "log_every", "_positive_int", "iterations between metrics records"),
+    ("--sample-count", "sample_count", "_natural_int", "validation images per sample sheet"),
+]
+TRAIN_FLAGS = [
+    ("--balance-gradients", "balance_gradients", "scale the adversarial term so its gradient norm is --balance-ratio times the MSE's"),
+    ("--channels-last", "channels_last", "channels_last memory format (helps bf16; slows fp32 training on CPU)"),
+    ("--sync-batchnorm", "sync_batchnorm", "under torchrun: batch-norm statistics over the global batch"),
+]
 
 NO_MODEL = (
     "no model given: pass --model PATH (a .safetensors model file made by `glcic export`); "
@@ -26,6 +74,27 @@ def _positive_int(text: str) -> int:
     value = int(text)
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return value
+
+
+def _natural_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a number > 0, got {value}")
+    return value
+
+
+def _natural_float(text: str) -> float:
+    value = float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {value}")
     return value
 
 
@@ -73,12 +142,47 @@ def build_parser() -> argparse.ArgumentParser:
     complete.add_argument("--threshold", type=_threshold, default=0.2, help="mask value (in [0, 1]) from which a pixel is hole")
     complete.add_argument("--max-pixels", type=_positive_int, default=DEFAULT_MAX_PIXELS, help="refuse larger images (decompression bombs)")
     complete.add_argument("--suffix", choices=IMAGE_SUFFIXES, default=None, help="output format for folders; None keeps each input's own")
-    complete.set_defaults(run=run_complete)
+    complete.set_defaults(handler=run_complete)
 
     info = commands.add_parser("info", help="print a model file's configuration", formatter_class=formatter)
     info.add_argument("model", type=Path, help="model file (.safetensors)")
-    info.set_defaults(run=run_info)
+    info.set_defaults(handler=run_info)
+    _add_train_parser(commands)
+    export = commands.add_parser("export", help="write a training run's completion network as a model file", formatter_class=formatter)
+    export.add_argument("run_dir", type=Path, metavar="RUN", help="training run folder")
+    export.add_argument("-o", "--output", type=Path, required=True, help="model file to write (.safetensors)")
+    export.add_argument("--fp16", action="store_true", help="store weights as float16 (half the size)")
+    export.set_defaults(handler=run_export)
     return parser
+
+
+def _add_train_parser(commands) -> None:
+    from glcic.training.config import list_presets
+
+    train = commands.add_parser(
+        "train",
+        help="train a completion model from a folder of photos (Algorithm 1)",
+        description="Train the completion network and the context discriminators in the paper's three "
+        "phases. Options left out take the preset's value; --dry-run prints the resolved configuration.",
+        epilog=TRAIN_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    train.add_argument("--data", type=Path, help="folder of training photos (searched recursively)")
+    train.add_argument("--validation-data", type=Path, help="folder of the sample sheets' images (default: from --data)")
+    train.add_argument("--run", type=Path, help="new run folder (config, logs, samples, checkpoint)")
+    train.add_argument("--resume", type=Path, metavar="RUN", help="continue the run in this folder from its checkpoint")
+    train.add_argument("--preset", default="paper", choices=list_presets(), help="starting configuration (default: paper)")
+    train.add_argument("--fine-tune", type=Path, metavar="MODEL", help="start the completion network from a model file; T_C defaults to 0 (section 4.5)")
+    train.add_argument("--device", default="cpu", help="cpu, cuda or auto (default: cpu)")
+    train.add_argument("--stop-after", type=_positive_int, help="checkpoint and stop after this many iterations of this call")
+    train.add_argument("--no-progress", action="store_true", help="no progress bar")
+    train.add_argument("--dry-run", action="store_true", help="print the resolved configuration and exit")
+    for option, field, kind, help_text in TRAIN_OPTIONS:
+        kind = globals()[kind] if isinstance(kind, str) else kind
+        train.add_argument(option, dest=field, type=kind, default=None, help=help_text)
+    for option, field, help_text in TRAIN_FLAGS:
+        train.add_argument(option, dest=field, action=argparse.BooleanOptionalAction, default=None, help=help_text)
+    train.set_defaults(handler=run_train)
 
 
 def _complete_options(args) -> dict:
@@ -184,10 +288,97 @@ def run_info(args) -> int:
     return 0
 
 
+def _train_config(args):
+    """The preset, with the options given on the command line (and --fine-tune's implications)."""
+    from glcic.training.config import preset
+
+    overrides = {field: getattr(args, field) for _, field, _, _ in TRAIN_OPTIONS if getattr(args, field) is not None}
+    overrides.update({field: getattr(args, field) for _, field, _ in TRAIN_FLAGS if getattr(args, field) is not None})
+    overrides["data"] = str(args.data)
+    if args.validation_data is not None:
+        overrides["validation_data"] = str(args.validation_data)
+    if args.fine_tune is not None:
+        from glcic.model_file import read_model_file
+
+        model_config = read_model_file(args.fine_tune)[1]
+        overrides["fine_tune_from"] = str(args.fine_tune)
+        overrides.setdefault("width", model_config.width)
+        overrides.setdefault("completion_iterations", 0)  # section 4.5: D from scratch first, then both
+    try:
+        return preset(args.preset, **overrides)
+    except (ValueError, TypeError) as error:
+        raise GlcicError(f"invalid training configuration: {error}") from None
+
+
+def run_train(args) -> int:
+    import json
+
+    from glcic.training import train
+
+    if args.resume is not None:
+        if args.run is not None or args.data is not None or args.fine_tune is not None:
+            raise GlcicError("--resume RUN continues a run as it was configured; do not combine it with --run, --data or --fine-tune")
+        from glcic.training.loop import RESUME_OVERRIDES as allowed
+
+        overrides = {field: getattr(args, field) for _, field, _, _ in TRAIN_OPTIONS if getattr(args, field) is not None}
+        flags = [field for _, field, _ in TRAIN_FLAGS if getattr(args, field) is not None]
+        refused = sorted(set(overrides) - set(allowed)) + flags
+        if refused:
+            raise GlcicError(f"cannot change {refused} when resuming; only {sorted(allowed)}")
+        if args.dry_run:
+            from glcic.training.checkpoint import load_checkpoint
+
+            state = load_checkpoint(args.resume)
+            print(json.dumps({"config": state["config"].replace(**overrides).to_dict(), "iteration": state["iteration"]}, indent=2))
+            return 0
+        result = train(None, args.resume, resume=True, device=args.device, stop_after=args.stop_after,
+                       progress=not args.no_progress, overrides=overrides)
+    else:
+        if args.data is None or args.run is None:
+            raise GlcicError("glcic train needs --data DIR and --run RUN (or --resume RUN)")
+        config = _train_config(args)
+        if args.dry_run:
+            import os
+
+            world = int(os.environ.get("WORLD_SIZE", "1"))
+            from glcic.training.phases import training_phases
+
+            print(json.dumps({
+                "config": config.to_dict(),
+                "world_size": world,
+                "per_process_batch_size": config.batch_size,
+                "global_batch_size": config.batch_size * world,
+                "phases": [vars(phase) for phase in training_phases(config)],
+                "mean_pixel": config.mean_pixel or "computed from the training set at start",
+            }, indent=2))
+            return 0
+        result = train(config, args.run, device=args.device, stop_after=args.stop_after, progress=not args.no_progress)
+    if result.stopped_by in ("SIGINT", "SIGTERM"):
+        print(f"glcic: stopped by {result.stopped_by} at iteration {result.iteration}; checkpoint saved. "
+              f"Continue with: glcic train --resume {result.run_dir}", file=sys.stderr)
+        return 130 if result.stopped_by == "SIGINT" else 143
+    print(f"{'stopped' if result.stopped_by else 'finished'} at iteration {result.iteration}: {result.run_dir}", file=sys.stderr)
+    return 0
+
+
+def run_export(args) -> int:
+    import torch
+
+    from glcic.training import export_model
+
+    if args.output.suffix != ".safetensors":
+        raise GlcicError(f"model file name must end in .safetensors, got {args.output}")
+    if not args.output.parent.is_dir():
+        raise GlcicError(f"output folder does not exist: {args.output.parent}")
+    config = export_model(args.run_dir, args.output, torch.float16 if args.fp16 else torch.float32)
+    print(f"wrote {args.output} (iteration {config.notes['iteration']}, {config.notes['phase']} phase)", file=sys.stderr)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.run(args)
+        return args.handler(args)
     except GlcicError as error:
         print(f"glcic: error: {error}", file=sys.stderr)
         return 1

@@ -87,7 +87,8 @@ class ContextDiscriminator(nn.Module):
     """Global and local discriminators -> concatenation -> FC -> probability that the input is real.
 
     `use_global` / `use_local` switch a branch off for the ablation of Fig. 6; at least one is needed.
-    `logits()` gives the pre-sigmoid score, which the losses use for numerical stability.
+    `logits()` (or `forward(..., return_logits=True)`, which DistributedDataParallel can wrap) gives the
+    pre-sigmoid score, which the losses use for numerical stability.
     """
 
     def __init__(
@@ -113,5 +114,6 @@ class ContextDiscriminator(nn.Module):
             features.append(self.local_discriminator(local_patch))  # (B, 1024)
         return self.fc(torch.cat(features, dim=1))  # (B, 2048 or 1024) -> (B, 1)
 
-    def forward(self, global_image: torch.Tensor | None, local_patch: torch.Tensor | None) -> torch.Tensor:
-        return torch.sigmoid(self.logits(global_image, local_patch))  # (B, 1): probability of real
+    def forward(self, global_image: torch.Tensor | None, local_patch: torch.Tensor | None, return_logits: bool = False) -> torch.Tensor:
+        logits = self.logits(global_image, local_patch)  # (B, 1)
+        return logits if return_logits else torch.sigmoid(logits)  # (B, 1): probability of real

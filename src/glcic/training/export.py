@@ -1,0 +1,47 @@
+"""`glcic export RUN -o MODEL`: a training run's completion network as an inference model file."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+
+from glcic.config import ModelConfig
+from glcic.training.checkpoint import load_checkpoint
+
+
+def export_model(run_dir: str | os.PathLike, output: str | os.PathLike, dtype: torch.dtype = torch.float32) -> ModelConfig:
+    """Write the completion network of RUN's last checkpoint, with its mean pixel, training
+    resolution, holes and provenance, as a safetensors model file (see glcic.model_file)."""
+    from glcic.model_file import save_model
+    from glcic.models.completion import CompletionNetwork
+
+    state = load_checkpoint(run_dir)
+    config = state["config"]
+    network = CompletionNetwork(width=config.width)
+    network.load_state_dict(state["completion"])
+    model_config = ModelConfig(
+        width=config.width,
+        mean_pixel=config.mean_pixel,
+        image_size=config.image_size,
+        hole_sampler=config.hole_sampler,
+        hole_min=config.hole_min,
+        hole_max=config.hole_max,
+        notes={
+            "trained_with": "glcic train",
+            "preset": config.preset,
+            "iteration": state["iteration"],
+            "phase": state["phase"],
+            "completion_iterations": config.completion_iterations,
+            "discriminator_iterations": config.discriminator_iterations,
+            "total_iterations": config.total_iterations,
+            "discriminators": config.discriminators,
+            "alpha": config.alpha,
+            "batch_size": config.batch_size,
+            "training_images": state.get("training_images"),
+            "fine_tuned_from": Path(config.fine_tune_from).name if config.fine_tune_from else None,
+        },
+    )
+    save_model(output, network, model_config, dtype=dtype)
+    return model_config

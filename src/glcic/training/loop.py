@@ -1,0 +1,352 @@
+"""The training loop of Algorithm 1: an explicit loop, no trainer framework.
+
+`train()` builds (or resumes) the networks, optimizers and data, then runs the phase of each
+iteration (glcic.training.phases) until T_train. It checkpoints every `checkpoint_every`
+iterations, at the end, and when the process gets SIGINT or SIGTERM; a loss that becomes NaN or
+infinite stops the run without overwriting the last good checkpoint. Under torchrun every process
+runs this function; rank 0 alone writes the run folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch.utils.data import DataLoader
+
+from glcic.errors import GlcicError
+from glcic.training import distributed
+from glcic.training.checkpoint import CHECKPOINT_NAME, load_checkpoint, restore_rng_states, save_checkpoint
+from glcic.training.config import TrainConfig
+from glcic.training.phases import STEPS, Batch, Networks, phase_at, training_phases, unwrap
+from glcic.training.run_folder import RunFolder
+
+# What may change when a run is resumed: how long it runs and how often it reports. Everything else
+# would make the resumed run a different experiment.
+RESUME_OVERRIDES = ("total_iterations", "checkpoint_every", "sample_every", "log_every", "workers")
+
+
+class TrainingDiverged(GlcicError):
+    """A loss became NaN or infinite."""
+
+
+@dataclass
+class TrainResult:
+    iteration: int  # iterations done when train() returned
+    stopped_by: str | None  # "SIGINT" / "SIGTERM" / "stop_after", or None when the run finished
+    run_dir: Path
+
+
+class _StopSignals:
+    """Turns SIGINT/SIGTERM into a flag checked after each iteration; a second SIGINT aborts at once."""
+
+    def __init__(self):
+        self.received: str | None = None
+        self._previous = {}
+
+    def __enter__(self):
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self._previous[sig] = signal.signal(sig, self._handle)
+            except ValueError:  # not the main thread: leave signals alone
+                pass
+        return self
+
+    def _handle(self, number, frame):
+        if self.received == "SIGINT" and number == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.received = signal.Signals(number).name
+
+    def __exit__(self, *exc):
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+def _ignore_sigint(worker_id: int) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches workers too; the main process decides
+
+
+def _check_new_run(run_dir: Path) -> None:
+    if (run_dir / CHECKPOINT_NAME).exists() or (run_dir / "config.json").exists():
+        raise GlcicError(f"{run_dir} already holds a training run; continue it with --resume {run_dir} or choose a new folder")
+    if run_dir.exists() and not run_dir.is_dir():
+        raise GlcicError(f"run folder {run_dir} is a file")
+
+
+def _build_networks(config: TrainConfig, world: distributed.World, state: dict | None) -> Networks:
+    from glcic.config import DiscriminatorConfig
+    from glcic.models.completion import CompletionNetwork
+
+    torch.manual_seed(config.seed)  # the same initial weights in every process
+    completion = CompletionNetwork(width=config.width)
+    discriminator = None
+    if config.adversarial:
+        discriminator = DiscriminatorConfig(
+            config.global_size, config.local_size, config.discriminator_width, config.use_global, config.use_local
+        ).build()
+    if state is not None:
+        completion.load_state_dict(state["completion"])
+        if discriminator is not None:
+            discriminator.load_state_dict(state["discriminator"])
+    elif config.fine_tune_from:
+        from glcic.model_file import load_network
+
+        pretrained, model_config = load_network(config.fine_tune_from)
+        if round(model_config.width, 6) != round(config.width, 6):
+            raise GlcicError(f"--fine-tune model has width {model_config.width}, the config says {config.width}")
+        completion.load_state_dict(pretrained.state_dict())
+    if world.distributed and config.sync_batchnorm:
+        completion = torch.nn.SyncBatchNorm.convert_sync_batchnorm(completion)
+        if discriminator is not None:
+            discriminator = torch.nn.SyncBatchNorm.convert_sync_batchnorm(discriminator)
+    memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
+    completion.to(world.device, memory_format=memory_format)
+    if discriminator is not None:
+        discriminator.to(world.device, memory_format=memory_format)
+
+    def optimizer(module):
+        if config.optimizer == "adam":
+            return torch.optim.Adam(module.parameters(), lr=config.learning_rate, betas=(0.5, 0.999))
+        return torch.optim.Adadelta(module.parameters(), lr=config.learning_rate)
+
+    completion_optimizer = optimizer(completion)
+    discriminator_optimizer = optimizer(discriminator) if discriminator is not None else None
+    if state is not None:
+        completion_optimizer.load_state_dict(state["completion_optimizer"])
+        if discriminator_optimizer is not None:
+            discriminator_optimizer.load_state_dict(state["discriminator_optimizer"])
+    if world.distributed:
+        from torch.nn.parallel import DistributedDataParallel
+
+        device_ids = [world.device.index] if world.device.type == "cuda" else None
+        completion = DistributedDataParallel(completion, device_ids=device_ids)
+        if discriminator is not None:
+            discriminator = DistributedDataParallel(discriminator, device_ids=device_ids)
+    mean_pixel = torch.tensor(config.mean_pixel, device=world.device).view(1, 3, 1, 1)
+    return Networks(completion, discriminator, completion_optimizer, discriminator_optimizer, config, mean_pixel)
+
+
+def _training_state(networks: Networks, iteration: int, phase: str, extra: dict) -> dict:
+    return {
+        "config": networks.config.to_dict(),
+        "iteration": iteration,
+        "phase": phase,
+        "completion": unwrap(networks.completion).state_dict(),
+        "discriminator": unwrap(networks.discriminator).state_dict() if networks.discriminator is not None else None,
+        "completion_optimizer": networks.completion_optimizer.state_dict(),
+        "discriminator_optimizer": networks.discriminator_optimizer.state_dict() if networks.discriminator_optimizer else None,
+        **extra,
+    }
+
+
+def parameter_digest(module: torch.nn.Module) -> str:
+    """SHA-256 of a network's parameters, to check that all processes hold the same weights."""
+    digest = hashlib.sha256()
+    for name, parameter in unwrap(module).named_parameters():
+        digest.update(name.encode())
+        digest.update(parameter.detach().float().cpu().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _resolve_mean_pixel(config: TrainConfig, paths, world) -> TrainConfig:
+    if config.mean_pixel is not None:
+        return config
+    if config.fine_tune_from:
+        from glcic.model_file import read_model_file
+
+        mean = read_model_file(config.fine_tune_from)[1].mean_pixel  # the network learned this fill
+    else:
+        from glcic.data import compute_mean_pixel
+
+        mean = compute_mean_pixel(paths) if world.is_main else None
+        mean = distributed.broadcast(world, mean)
+    return config.replace(mean_pixel=tuple(mean))
+
+
+def train(
+    config: TrainConfig | None,
+    run_dir: str | Path,
+    *,
+    resume: bool = False,
+    device: str = "cpu",
+    stop_after: int | None = None,
+    progress: bool = True,
+    overrides: dict | None = None,
+) -> TrainResult:
+    """Train into `run_dir` (new), or continue the run there with `resume=True` (then `config` is
+    read from its checkpoint and `overrides` may change the RESUME_OVERRIDES fields).
+    `stop_after`: checkpoint and return after this many iterations of this call."""
+    from glcic.data import EpochSampler, TrainingImages, scan_images, validation_batch
+
+    run_dir = Path(run_dir)
+    world = distributed.join(device)
+    try:
+        state = None
+        if resume:
+            state = load_checkpoint(run_dir)
+            config = state["config"]
+            bad = sorted(set(overrides or {}) - set(RESUME_OVERRIDES))
+            if bad:
+                raise GlcicError(f"cannot change {bad} when resuming; only {list(RESUME_OVERRIDES)}")
+            config = config.replace(**(overrides or {}))
+            restore_rng_states(state["rng"])
+        else:
+            _check_new_run(run_dir)
+        if not config.data or not Path(config.data).is_dir():
+            raise GlcicError(f"training data folder not found: {config.data!r}")
+        paths, skipped_files = scan_images(config.data, min_side=config.image_size // 2)
+        if len(paths) < config.batch_size * world.size:
+            raise GlcicError(
+                f"{config.data} has {len(paths)} usable images; a batch of {config.batch_size} on "
+                f"{world.size} process(es) needs at least {config.batch_size * world.size}"
+            )
+        config = _resolve_mean_pixel(config, paths, world)
+        networks = _build_networks(config, world, state)
+        iteration = state["iteration"] if state else 0
+        run = RunFolder(run_dir, enabled=world.is_main)
+        resolved = {
+            "world_size": world.size,
+            "per_process_batch_size": config.batch_size,
+            "global_batch_size": config.batch_size * world.size,
+            "device": str(world.device),
+            "training_images": len(paths),
+            "skipped_files": {reason: len(files) for reason, files in skipped_files.items()},
+            "phases": [vars(phase) for phase in training_phases(config)],
+            "torch": torch.__version__,
+        }
+        run.write_config(config.to_dict(), resolved)  # before the first step
+        run.log(("resumed at iteration %d" % iteration) if resume else "started")
+        for reason, files in skipped_files.items():
+            for file in files:
+                run.log(f"skipped {reason} image: {file}")
+        return _loop(config, networks, world, run, paths, iteration, stop_after, progress,
+                     TrainingImages, EpochSampler, validation_batch, state)
+    finally:
+        distributed.leave(world)
+
+
+def _loop(config, networks, world, run, paths, iteration, stop_after, progress, TrainingImages, EpochSampler, validation_batch, state):
+    from tqdm import tqdm
+
+    device = world.device
+    dataset = TrainingImages(paths, config, seed=config.seed)
+    sampler = EpochSampler(dataset, world.size, world.rank, config.seed)
+    batches_per_epoch = sampler.num_samples // config.batch_size
+    loader = DataLoader(
+        dataset, batch_size=config.batch_size, sampler=sampler, num_workers=config.workers, drop_last=True,
+        persistent_workers=config.workers > 0, worker_init_fn=_ignore_sigint, pin_memory=device.type == "cuda",
+    )
+    validation = {}
+    if world.is_main and config.sample_count:
+        validation_paths = paths
+        if config.validation_data:
+            from glcic.data import find_images
+
+            validation_paths = find_images(config.validation_data)
+        validation = validation_batch(validation_paths, config, config.sample_count, config.seed)
+    phases = training_phases(config)
+    skipped_images = state.get("skipped_images", 0) if state else 0
+    last_checkpoint = state["iteration"] if state else None
+    extra = lambda: {"skipped_images": skipped_images, "training_images": len(paths)}  # noqa: E731
+    start_iteration, started = iteration, time.perf_counter()
+    window_start, window_iterations = time.perf_counter(), 0
+    bar = tqdm(total=config.total_iterations, initial=iteration, unit="it", dynamic_ncols=True,
+               disable=not (world.is_main and progress) or None)
+    stopped_by = None
+    first_batch_indices = None
+    phase_name = None
+    with _StopSignals() as signals:
+        while iteration < config.total_iterations and stopped_by is None:
+            epoch, offset = divmod(iteration, batches_per_epoch)
+            sampler.set_position(epoch, offset * config.batch_size)
+            for sample in loader:
+                phase = phase_at(phases, iteration)
+                if phase.name != phase_name:
+                    run.log(f"iteration {iteration}: phase {phase.name} (until iteration {phase.end})")
+                    phase_name = phase.name
+                    bar.set_description(phase.name)
+                batch = Batch.from_loader(sample, device, config.channels_last)
+                losses = STEPS[phase.name](networks, batch, device)
+                if first_batch_indices is None:
+                    first_batch_indices = distributed.gather(world, sample["index"].tolist())
+                    run.log(f"first batch's image indices by rank: {first_batch_indices}")
+                newly_skipped = int(sample["skipped"].sum())
+                if newly_skipped:
+                    run.log(f"iteration {iteration}: {newly_skipped} image(s) failed to decode and were replaced")
+                skipped_images += newly_skipped
+                iteration += 1
+                window_iterations += 1
+                bar.update(1)
+                nonfinite = not all(math.isfinite(v) for v in losses.values())
+                stop_requested, nonfinite = distributed.any_rank(world, signals.received is not None, nonfinite)
+                if nonfinite:
+                    message = (
+                        f"loss became NaN or infinite at iteration {iteration} ({phase.name} phase: "
+                        f"{', '.join(f'{k}={v:.4g}' for k, v in losses.items())}); stopped without saving. "
+                        + (f"The last good checkpoint (iteration {last_checkpoint}) is kept in {run.path / CHECKPOINT_NAME}. "
+                           if last_checkpoint is not None else "No checkpoint had been written yet. ")
+                        + "Try a lower learning rate, --balance-gradients, or fp32."
+                    )
+                    run.log(message)
+                    raise TrainingDiverged(message)
+                if iteration % config.log_every == 0 or iteration == config.total_iterations:
+                    elapsed = time.perf_counter() - window_start
+                    speed = window_iterations * config.batch_size * world.size / max(elapsed, 1e-9)
+                    run.metrics(iteration, phase.name, {**losses, "images_per_second": round(speed, 3), "skipped_images": skipped_images})
+                    bar.set_postfix({k: f"{v:.4g}" for k, v in losses.items()}, refresh=False)
+                    window_start, window_iterations = time.perf_counter(), 0
+                if validation and (iteration % config.sample_every == 0 or iteration == config.total_iterations):
+                    _write_samples(run, networks, validation, iteration, device)
+                if stop_requested:
+                    stopped_by = signals.received or "another process"
+                elif stop_after is not None and iteration - start_iteration >= stop_after:
+                    stopped_by = "stop_after"
+                if iteration % config.checkpoint_every == 0 or iteration == config.total_iterations or stopped_by:
+                    if world.is_main:
+                        save_checkpoint(run.path, _training_state(networks, iteration, phase.name, extra()))
+                    last_checkpoint = iteration
+                    run.flush()
+                if stopped_by or iteration >= config.total_iterations:
+                    break
+            # the epoch ended (or a stop was requested): the while loop starts the next epoch
+    bar.close()
+    digests = distributed.gather(world, [parameter_digest(networks.completion)]
+                                 + ([parameter_digest(networks.discriminator)] if networks.discriminator is not None else []))
+    summary = {
+        "iteration": iteration,
+        "stopped_by": stopped_by,
+        "seconds": round(time.perf_counter() - started, 3),
+        "iterations_this_call": iteration - start_iteration,
+        "skipped_images": skipped_images,
+        "first_batch_indices_by_rank": first_batch_indices,
+        "ranks_agree": all(d == digests[0] for d in digests),
+        "parameter_digests_by_rank": digests,
+    }
+    if world.is_main:
+        import json
+
+        from glcic.utils import write_atomic
+
+        write_atomic(run.path / "summary.json", (json.dumps(summary, indent=2) + "\n").encode())
+        run.log(f"stopped at iteration {iteration} by {stopped_by}; resume with: glcic train --resume {run.path}"
+                if stopped_by else f"finished at iteration {iteration}")
+    run.close()
+    return TrainResult(iteration, stopped_by, run.path)
+
+
+@torch.no_grad()
+def _write_samples(run: RunFolder, networks: Networks, validation: dict, iteration: int, device) -> None:
+    completion = unwrap(networks.completion)
+    completion.eval()  # what the exported model will do: running batch-norm statistics
+    image = validation["image"].to(device).float() / 255  # (N, 3, S, S)
+    hole = validation["hole"].to(device).float()  # (N, 1, S, S)
+    filled = image * (1 - hole) + networks.mean_pixel * hole
+    output = completion(torch.cat([filled, hole], dim=1)).float()
+    completed = image * (1 - hole) + output * hole
+    run.sample_sheet(iteration, image, hole, completed)
+    completion.train()

@@ -1,0 +1,200 @@
+"""Algorithm 1 of the paper: three training phases as plain data, and one small step per phase.
+
+1. `completion` (iterations [0, T_C)): the completion network alone, weighted MSE.
+2. `discriminator` ([T_C, T_C + T_D)): the context discriminators alone, binary cross-entropy; the
+   completion network is fixed (run without gradients).
+3. `joint` ([T_C + T_D, T_train)): both; the discriminators step on the current completions, then
+   the completion network steps on MSE + alpha x adversarial loss.
+
+With the discriminators ablated (`discriminators="none"`, Fig. 6 "weighted MSE only") phase 1 runs
+for all T_train iterations.
+
+What other ports got wrong and these steps do not: the discriminators see the composite
+x * (1 - M_c) + C(x) * M_c, never the raw output; each sample's local patch is centred on its own
+hole, and the real image's patch is its own random box M_d; no gradient crosses between the two
+networks: the discriminator update sees `composite.detach()`, the completion update runs the
+discriminators with `requires_grad` off, and every step starts with `zero_grad(set_to_none=True)`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from glcic.losses import adversarial_loss, discriminator_loss, weighted_mse
+
+
+@dataclass(frozen=True)
+class Phase:
+    name: str  # "completion", "discriminator" or "joint"
+    start: int  # first iteration of the phase
+    end: int  # one past its last iteration
+
+
+def training_phases(config) -> list[Phase]:
+    if not config.adversarial:
+        return [Phase("completion", 0, config.total_iterations)]
+    t_c, t_d = config.completion_iterations, config.discriminator_iterations
+    phases = [Phase("completion", 0, t_c), Phase("discriminator", t_c, t_c + t_d), Phase("joint", t_c + t_d, config.total_iterations)]
+    return [phase for phase in phases if phase.end > phase.start]
+
+
+def phase_at(phases: list[Phase], iteration: int) -> Phase:
+    for phase in phases:
+        if phase.start <= iteration < phase.end:
+            return phase
+    raise ValueError(f"iteration {iteration} is past the last phase (ends at {phases[-1].end})")
+
+
+def unwrap(module: torch.nn.Module) -> torch.nn.Module:
+    """The network inside a DistributedDataParallel wrapper (or the module itself)."""
+    return getattr(module, "module", module)
+
+
+@dataclass
+class Networks:
+    """What the steps need: both networks (possibly DDP-wrapped), their optimizers, and settings."""
+
+    completion: torch.nn.Module
+    discriminator: torch.nn.Module | None
+    completion_optimizer: torch.optim.Optimizer
+    discriminator_optimizer: torch.optim.Optimizer | None
+    config: object  # TrainConfig
+    mean_pixel: torch.Tensor  # (1, 3, 1, 1)
+
+    def autocast(self, device: torch.device):
+        if self.config.precision == "bf16":
+            return torch.autocast(device.type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+
+@dataclass
+class Batch:
+    image: torch.Tensor  # (B, 3, S, S) float in [0, 1]: the real image x
+    hole: torch.Tensor  # (B, 1, S, S) float, 1 = hole (M_c)
+    hole_patch: torch.Tensor  # (B, 2) top, left of the local box centred on each hole
+    real_patch: torch.Tensor  # (B, 2) top, left of each real image's random local box (M_d)
+
+    @classmethod
+    def from_loader(cls, sample: dict, device: torch.device, channels_last: bool = False) -> "Batch":
+        memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        image = sample["image"].to(device, non_blocking=True).float().div_(255).contiguous(memory_format=memory_format)
+        hole = sample["hole"].to(device, non_blocking=True).float().contiguous(memory_format=memory_format)
+        return cls(image, hole, sample["hole_patch"].tolist(), sample["real_patch"].tolist())
+
+    def network_input(self, mean_pixel: torch.Tensor) -> torch.Tensor:
+        filled = self.image * (1 - self.hole) + mean_pixel * self.hole  # holes pre-filled with the mean pixel
+        return torch.cat([filled, self.hole], dim=1)  # (B, 4, S, S): RGB + mask
+
+
+def local_patches(images: torch.Tensor, corners, size: int) -> torch.Tensor:
+    """Each sample's own `size` x `size` patch at its (top, left): (B, 3, size, size)."""
+    return torch.stack([images[i, :, top : top + size, left : left + size] for i, (top, left) in enumerate(corners)])
+
+
+def discriminator_logits(discriminator: torch.nn.Module, images: torch.Tensor, corners, config) -> torch.Tensor:
+    """(B, 1) logits of the context discriminator on whole images plus their local patches."""
+    whole = None
+    if config.use_global:
+        whole = images
+        if images.shape[-1] != config.global_size or images.shape[-2] != config.global_size:
+            whole = F.interpolate(images, size=(config.global_size,) * 2, mode="bilinear", antialias=True, align_corners=False)
+    patches = local_patches(images, corners, config.local_size) if config.use_local else None
+    return discriminator(whole, patches, return_logits=True)  # (B, 1)
+
+
+def complete_batch(completion: torch.nn.Module, batch: Batch, networks: Networks) -> tuple[torch.Tensor, torch.Tensor]:
+    """C(x, M_c) in float32 and the composite x * (1 - M_c) + C(x) * M_c that the discriminators see."""
+    output = completion(batch.network_input(networks.mean_pixel)).float()  # (B, 3, S, S)
+    composite = batch.image * (1 - batch.hole) + output * batch.hole
+    return output, composite
+
+
+def completion_step(networks: Networks, batch: Batch, device: torch.device) -> dict[str, float]:
+    """Phase 1: one update of the completion network on the weighted MSE."""
+    networks.completion.train()
+    networks.completion_optimizer.zero_grad(set_to_none=True)
+    with networks.autocast(device):
+        output, _ = complete_batch(networks.completion, batch, networks)
+    loss = weighted_mse(output, batch.image, batch.hole)
+    loss.backward()
+    networks.completion_optimizer.step()
+    return {"mse": loss.item()}
+
+
+def discriminator_update(networks: Networks, batch: Batch, composite: torch.Tensor, device: torch.device) -> dict[str, float]:
+    """One update of the context discriminators: real x with random patches M_d -> 1, composites
+    with patches centred on their holes -> 0. `composite` is detached here, so no gradient reaches
+    the completion network."""
+    discriminator, config = networks.discriminator, networks.config
+    discriminator.train()
+    networks.discriminator_optimizer.zero_grad(set_to_none=True)
+    with networks.autocast(device):
+        real = discriminator_logits(discriminator, batch.image, batch.real_patch, config).float()
+        fake = discriminator_logits(discriminator, composite.detach(), batch.hole_patch, config).float()
+    loss = discriminator_loss(real, fake)
+    loss.backward()
+    networks.discriminator_optimizer.step()
+    return {
+        "discriminator": loss.item(),
+        "real_score": torch.sigmoid(real).mean().item(),  # D's mean probability that a real image is real
+        "fake_score": torch.sigmoid(fake).mean().item(),  # ... and that a completion is real
+    }
+
+
+def discriminator_step(networks: Networks, batch: Batch, device: torch.device) -> dict[str, float]:
+    """Phase 2: the discriminators alone; the completion network only makes completions."""
+    completion = unwrap(networks.completion)  # no DDP bookkeeping for a forward without backward
+    completion.train()  # same batch statistics as in the joint phase; its weights do not change
+    with torch.no_grad(), networks.autocast(device):
+        _, composite = complete_batch(completion, batch, networks)
+    return discriminator_update(networks, batch, composite, device)
+
+
+def completion_update(networks: Networks, batch: Batch, output: torch.Tensor, composite: torch.Tensor, device: torch.device) -> dict[str, float]:
+    """The completion network's half of a joint step: MSE + alpha x adversarial loss.
+
+    The discriminators run with `requires_grad` off, so this backward pass writes no gradient into
+    them; with `balance_gradients`, the adversarial weight is chosen each step so that its gradient
+    at the completion network's output has `balance_ratio` times the norm of the MSE's gradient
+    (the paper keeps the two "roughly the same order of magnitude")."""
+    config = networks.config
+    discriminator = unwrap(networks.discriminator)  # its weights are in sync across processes
+    discriminator.train()
+    for parameter in discriminator.parameters():
+        parameter.requires_grad_(False)
+    try:
+        with networks.autocast(device):
+            fake = discriminator_logits(discriminator, composite, batch.hole_patch, config).float()
+        mse = weighted_mse(output, batch.image, batch.hole)
+        adversarial = adversarial_loss(fake, config.generator_loss)
+        weight = config.alpha
+        stats = {}
+        if config.balance_gradients:
+            (mse_gradient,) = torch.autograd.grad(mse, output, retain_graph=True)
+            (adversarial_gradient,) = torch.autograd.grad(adversarial, output, retain_graph=True)
+            ratio = (mse_gradient.norm() / adversarial_gradient.norm().clamp_min(1e-12)).item()
+            weight = config.balance_ratio * ratio
+            stats["adversarial_weight"] = weight
+        networks.completion_optimizer.zero_grad(set_to_none=True)
+        (mse + weight * adversarial).backward()
+        networks.completion_optimizer.step()
+    finally:
+        for parameter in discriminator.parameters():
+            parameter.requires_grad_(True)
+    return {"mse": mse.item(), "adversarial": adversarial.item(), **stats}
+
+
+def joint_step(networks: Networks, batch: Batch, device: torch.device) -> dict[str, float]:
+    """Phase 3: the discriminators step on the current completions, then the completion network."""
+    networks.completion.train()
+    with networks.autocast(device):
+        output, composite = complete_batch(networks.completion, batch, networks)
+    stats = discriminator_update(networks, batch, composite, device)
+    return {**stats, **completion_update(networks, batch, output, composite, device)}
+
+
+STEPS = {"completion": completion_step, "discriminator": discriminator_step, "joint": joint_step}
