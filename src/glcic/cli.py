@@ -14,18 +14,18 @@ EXAMPLES = """examples:
   glcic complete photos/ --mask masks/ -o completed/ --model model.safetensors --precision bf16 --channels-last
   glcic complete big.jpg --mask big_mask.png -o out.png --model model.safetensors --max-side 1024
   glcic info model.safetensors
-  glcic train --data photos/ --run runs/cpu --preset cpu
+  glcic train --data photos/ --run-dir runs/cpu --preset cpu
   glcic train --resume runs/cpu
   glcic export runs/cpu -o model.safetensors
 """
 
 TRAIN_EXAMPLES = """examples:
-  glcic train --data photos/ --run runs/first --preset cpu --dry-run
-  glcic train --data photos/ --run runs/first --preset cpu
+  glcic train --data photos/ --run-dir runs/first --preset cpu --dry-run
+  glcic train --data photos/ --run-dir runs/first --preset cpu
   glcic train --resume runs/first                      # after Ctrl-C, SIGTERM or a crash
   glcic train --resume runs/first --total-iterations 60000
-  glcic train --data facades/ --run runs/facades --fine-tune model.safetensors
-  torchrun --nproc-per-node 4 -m glcic train --data photos/ --run runs/ddp --preset paper --device cuda
+  glcic train --data facades/ --run-dir runs/facades --fine-tune model.safetensors
+  torchrun --nproc-per-node 4 -m glcic train --data photos/ --run-dir runs/ddp --preset paper --device cuda
 """
 
 # (option, TrainConfig field, type, help); each defaults to the preset's value
@@ -169,7 +169,7 @@ def _add_train_parser(commands) -> None:
     )
     train.add_argument("--data", type=Path, help="folder of training photos (searched recursively)")
     train.add_argument("--validation-data", type=Path, help="folder of the sample sheets' images (default: from --data)")
-    train.add_argument("--run", type=Path, help="new run folder (config, logs, samples, checkpoint)")
+    train.add_argument("--run-dir", dest="run_dir", type=Path, metavar="RUN", help="new run folder (config, logs, samples, checkpoint)")
     train.add_argument("--resume", type=Path, metavar="RUN", help="continue the run in this folder from its checkpoint")
     train.add_argument("--preset", default="paper", choices=list_presets(), help="starting configuration (default: paper)")
     train.add_argument("--fine-tune", type=Path, metavar="MODEL", help="start the completion network from a model file; T_C defaults to 0 (section 4.5)")
@@ -316,8 +316,8 @@ def run_train(args) -> int:
     from glcic.training import train
 
     if args.resume is not None:
-        if args.run is not None or args.data is not None or args.fine_tune is not None:
-            raise GlcicError("--resume RUN continues a run as it was configured; do not combine it with --run, --data or --fine-tune")
+        if args.run_dir is not None or args.data is not None or args.fine_tune is not None:
+            raise GlcicError("--resume RUN continues a run as it was configured; do not combine it with --run-dir, --data or --fine-tune")
         from glcic.training.loop import RESUME_OVERRIDES as allowed
 
         overrides = {field: getattr(args, field) for _, field, _, _ in TRAIN_OPTIONS if getattr(args, field) is not None}
@@ -334,8 +334,8 @@ def run_train(args) -> int:
         result = train(None, args.resume, resume=True, device=args.device, stop_after=args.stop_after,
                        progress=not args.no_progress, overrides=overrides)
     else:
-        if args.data is None or args.run is None:
-            raise GlcicError("glcic train needs --data DIR and --run RUN (or --resume RUN)")
+        if args.data is None or args.run_dir is None:
+            raise GlcicError("glcic train needs --data DIR and --run-dir RUN (or --resume RUN)")
         config = _train_config(args)
         if args.dry_run:
             import os
@@ -352,7 +352,11 @@ def run_train(args) -> int:
                 "mean_pixel": config.mean_pixel or "computed from the training set at start",
             }, indent=2))
             return 0
-        result = train(config, args.run, device=args.device, stop_after=args.stop_after, progress=not args.no_progress)
+        result = train(config, args.run_dir, device=args.device, stop_after=args.stop_after, progress=not args.no_progress)
+    import os
+
+    if os.environ.get("RANK", "0") != "0":  # under torchrun, rank 0 speaks for all
+        return 130 if result.stopped_by == "SIGINT" else 143 if result.stopped_by == "SIGTERM" else 0
     if result.stopped_by in ("SIGINT", "SIGTERM"):
         print(f"glcic: stopped by {result.stopped_by} at iteration {result.iteration}; checkpoint saved. "
               f"Continue with: glcic train --resume {result.run_dir}", file=sys.stderr)

@@ -101,6 +101,8 @@ def _build_networks(config: TrainConfig, world: distributed.World, state: dict |
             raise GlcicError(f"--fine-tune model has width {model_config.width}, the config says {config.width}")
         completion.load_state_dict(pretrained.state_dict())
     if world.distributed and config.sync_batchnorm:
+        if world.device.type != "cuda":
+            raise GlcicError("--sync-batchnorm needs CUDA devices (PyTorch's SyncBatchNorm runs on GPUs only); drop it on CPU")
         completion = torch.nn.SyncBatchNorm.convert_sync_batchnorm(completion)
         if discriminator is not None:
             discriminator = torch.nn.SyncBatchNorm.convert_sync_batchnorm(discriminator)

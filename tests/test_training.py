@@ -1,0 +1,553 @@
+"""Training (Algorithm 1): phases, losses, data, checkpoints, resume, signals, export, fine-tuning.
+
+Everything runs the real loop on real image files made here, with tiny networks and 48 px crops.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import scene
+from glcic.image_io import write_image
+from glcic.training import TrainConfig, export_model, preset, train
+from glcic.training.checkpoint import load_checkpoint
+
+TINY = dict(
+    image_size=48, resize_min=48, resize_max=64, hole_min=12, hole_max=20, local_size=24, global_size=48,
+    width=0.125, discriminator_width=0.125, batch_size=2, workers=0, sample_count=2,
+    completion_iterations=2, discriminator_iterations=2, total_iterations=6,
+    log_every=1, sample_every=3, checkpoint_every=3, preset="cpu",
+)
+
+
+def make_photos(folder: Path, count: int = 8) -> Path:
+    """`count` photo-like images in a nested folder, in three formats, plus files to be skipped."""
+    (folder / "nested" / "deeper").mkdir(parents=True)
+    for i in range(count):
+        place = folder / ("nested/deeper" if i % 3 == 2 else "nested" if i % 3 == 1 else "")
+        write_image(place / f"photo{i}{['.png', '.jpg', '.webp'][i % 3]}", scene(60 + 5 * i, 80 - 3 * i, seed=i))
+    (folder / "notes.txt").write_text("not an image")
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
+    write_image(folder / "tiny.png", scene(12, 16))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def photos(tmp_path_factory):
+    return make_photos(tmp_path_factory.mktemp("photos"))
+
+
+def tiny_config(data: Path, **overrides) -> TrainConfig:
+    return TrainConfig(data=str(data), **{**TINY, **overrides})
+
+
+def metrics(run: Path) -> list[dict]:
+    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+
+
+def glcic(*args, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "glcic", *map(str, args)], capture_output=True, text=True, timeout=300, **kwargs)
+
+
+def cli_config_args(data: Path, drop: tuple[str, ...] = (), **overrides) -> list[str]:
+    values = {**TINY, **overrides}
+    for key in ("preset", *drop):
+        values.pop(key)
+    args = ["--data", str(data), "--preset", "cpu", "--no-progress"]
+    for key, value in values.items():
+        args += [f"--{key.replace('_', '-')}", str(value)]
+    return args
+
+
+# --- phases ---------------------------------------------------------------------------------------
+
+
+def test_every_phase_runs_and_switches_at_the_configured_iterations(photos, tmp_path):
+    run = tmp_path / "run"
+    result = train(tiny_config(photos, completion_iterations=2, discriminator_iterations=3, total_iterations=7), run, progress=False)
+    assert result.iteration == 7 and result.stopped_by is None
+    records = metrics(run)
+    assert [r["iteration"] for r in records] == list(range(1, 8))
+    assert [r["phase"] for r in records] == ["completion"] * 2 + ["discriminator"] * 3 + ["joint"] * 2
+    assert set(records[0]) >= {"mse"} and "discriminator" not in records[0]
+    assert set(records[2]) >= {"discriminator", "real_score", "fake_score"} and "mse" not in records[2]
+    assert set(records[-1]) >= {"mse", "adversarial", "discriminator"}
+    assert all(np.isfinite(r[k]) for r in records for k in ("mse", "discriminator", "adversarial") if k in r)
+    saved = json.loads((run / "config.json").read_text())
+    assert saved["config"]["total_iterations"] == 7 and saved["resolved"]["global_batch_size"] == 2
+    assert saved["resolved"]["training_images"] == 8
+    assert saved["resolved"]["skipped_files"] == {"unreadable": 1, "too small": 1}
+    assert len(saved["config"]["mean_pixel"]) == 3
+    assert sorted(p.name for p in (run / "samples").iterdir()) == ["iteration_0000003.png", "iteration_0000006.png", "iteration_0000007.png"]
+    assert list((run / "tensorboard").glob("events.out.tfevents.*"))
+    log = (run / "log.txt").read_text()
+    assert "skipped unreadable image" in log and "skipped too small image" in log
+    assert "iteration 2: phase discriminator" in log and "iteration 5: phase joint" in log
+
+
+def test_sample_sheet_shows_input_completion_and_original(photos, tmp_path):
+    from glcic.image_io import read_image
+
+    run = tmp_path / "run"
+    train(tiny_config(photos, total_iterations=3, completion_iterations=3, discriminator_iterations=0, sample_count=3), run, progress=False)
+    sheet = read_image(run / "samples" / "iteration_0000003.png")
+    assert sheet.shape == (3 * 48, 3 * 48, 3)  # 3 rows of input | completion | original
+    first_input, original = sheet[:48, :48].astype(int), sheet[:48, 96:].astype(int)
+    outside = (first_input != 255).any(axis=2)  # the hole is shown in white
+    assert (first_input[outside] == original[outside]).all()
+    assert (first_input == 255).all(axis=2).sum() >= 12 * 12  # the hole is there
+
+
+def test_discriminator_phase_keeps_the_completion_network_fixed(photos, tmp_path):
+    run = tmp_path / "run"
+    config = tiny_config(photos, completion_iterations=2, discriminator_iterations=3, total_iterations=6, checkpoint_every=100)
+    train(config, run, stop_after=2, progress=False)
+    before = load_checkpoint(run)
+    train(None, run, resume=True, stop_after=3, progress=False)
+    after = load_checkpoint(run)
+    assert after["iteration"] == 5 and after["phase"] == "discriminator"
+    weights = [k for k in before["completion"] if not k.endswith(("running_mean", "running_var", "num_batches_tracked"))]
+    assert all(torch.equal(before["completion"][k], after["completion"][k]) for k in weights)
+    changed = [k for k in before["discriminator"] if not torch.equal(before["discriminator"][k], after["discriminator"][k])]
+    assert any(k.endswith("weight") for k in changed)
+
+
+def test_completion_phase_does_not_touch_the_discriminators(photos, tmp_path):
+    from glcic.config import DiscriminatorConfig
+    from glcic.models.completion import CompletionNetwork
+
+    run = tmp_path / "run"
+    config = tiny_config(photos, completion_iterations=3, total_iterations=6, checkpoint_every=100)
+    train(config, run, stop_after=3, progress=False)
+    torch.manual_seed(config.seed)  # the loop's construction order: completion, then discriminators
+    CompletionNetwork(width=config.width)
+    fresh = DiscriminatorConfig(config.global_size, config.local_size, config.discriminator_width).build().state_dict()
+    saved = load_checkpoint(run)["discriminator"]
+    assert all(torch.equal(fresh[k], saved[k]) for k in fresh)
+
+
+@pytest.mark.parametrize("choice, branches", [
+    ("both", {"global_discriminator", "local_discriminator"}),
+    ("global", {"global_discriminator"}),
+    ("local", {"local_discriminator"}),
+    ("none", None),
+])
+def test_ablation_switches_choose_the_discriminators(photos, tmp_path, choice, branches):
+    run = tmp_path / "run"
+    train(tiny_config(photos, discriminators=choice), run, progress=False)
+    state = load_checkpoint(run)
+    if branches is None:
+        assert state["discriminator"] is None and state["discriminator_optimizer"] is None
+        assert {r["phase"] for r in metrics(run)} == {"completion"}  # weighted MSE only, all T_train
+    else:
+        assert {k.split(".")[0] for k in state["discriminator"]} == branches | {"fc"}
+        assert {r["phase"] for r in metrics(run)} == {"completion", "discriminator", "joint"}
+
+
+# --- no gradient leaks ----------------------------------------------------------------------------
+
+
+def _networks_and_batch(photos, **overrides):
+    from torch.utils.data import default_collate
+
+    from glcic.data import TrainingImages, scan_images
+    from glcic.training import distributed
+    from glcic.training.loop import _build_networks
+    from glcic.training.phases import Batch
+
+    config = tiny_config(photos, mean_pixel=(0.5, 0.5, 0.5), batch_size=3, **overrides)
+    paths, _ = scan_images(config.data, config.image_size // 2)
+    networks = _build_networks(config, distributed.World(), None)
+    dataset = TrainingImages(paths, config, seed=0)
+    batch = Batch.from_loader(default_collate([dataset[(0, i)] for i in range(3)]), torch.device("cpu"))
+    return networks, batch
+
+
+def _parameters(module):
+    return [p.detach().clone() for p in module.parameters()]
+
+
+def _same(first, second):
+    return all(torch.equal(a, b) for a, b in zip(first, second))
+
+
+@pytest.mark.parametrize("balance", [False, True])
+def test_no_gradient_leaks_between_the_networks(photos, balance):
+    from glcic.training.phases import complete_batch, completion_update, discriminator_update
+
+    cpu = torch.device("cpu")
+    networks, batch = _networks_and_batch(photos, balance_gradients=balance)
+    start = copy.deepcopy(networks)
+
+    # a discriminator update is the same whether or not a completion-network update ran before it
+    alone = copy.deepcopy(start)
+    _, composite = complete_batch(alone.completion, batch, alone)
+    discriminator_update(alone, batch, composite, cpu)
+    after_completion = copy.deepcopy(start)
+    output, composite_with_graph = complete_batch(after_completion.completion, batch, after_completion)
+    completion_update(after_completion, batch, output, composite_with_graph, cpu)
+    assert all(p.grad is None for p in after_completion.discriminator.parameters())
+    discriminator_update(after_completion, batch, composite.detach(), cpu)
+    assert _same(_parameters(alone.discriminator), _parameters(after_completion.discriminator))
+    assert not _same(_parameters(start.discriminator), _parameters(alone.discriminator))
+
+    # and the converse: a completion update is the same whether or not a discriminator update ran before
+    alone = copy.deepcopy(start)
+    output, composite = complete_batch(alone.completion, batch, alone)
+    completion_update(alone, batch, output, composite, cpu)
+    after_discriminator = copy.deepcopy(start)
+    output, composite = complete_batch(after_discriminator.completion, batch, after_discriminator)
+    discriminator_update(after_discriminator, batch, composite, cpu)  # composite still has its graph
+    assert all(p.grad is None for p in after_discriminator.completion.parameters())
+    after_discriminator.discriminator.load_state_dict(start.discriminator.state_dict())  # same D for both
+    output, composite = complete_batch(after_discriminator.completion, batch, after_discriminator)
+    completion_update(after_discriminator, batch, output, composite, cpu)
+    assert _same(_parameters(alone.completion), _parameters(after_discriminator.completion))
+    assert not _same(_parameters(start.completion), _parameters(alone.completion))
+
+
+def test_discriminators_see_the_composite_and_patches_centred_on_each_hole(photos):
+    from glcic.masks import hole_box, local_patch_box
+    from glcic.training.phases import complete_batch, local_patches
+
+    networks, batch = _networks_and_batch(photos)
+    output, composite = complete_batch(networks.completion, batch, networks)
+    outside = batch.hole == 0
+    assert torch.equal(composite.expand_as(batch.image)[outside.expand_as(batch.image)], batch.image[outside.expand_as(batch.image)])
+    inside = (batch.hole == 1).expand_as(output)
+    assert torch.equal(composite[inside], output[inside])
+    patches = local_patches(composite, batch.hole_patch, 24)  # (B, 3, 24, 24)
+    for i in range(3):
+        box = local_patch_box(hole_box(batch.hole[i, 0].numpy() > 0), 24, 48, 48)
+        assert list(batch.hole_patch[i]) == [box.top, box.left]
+        assert torch.equal(patches[i], composite[i, :, box.top : box.top + 24, box.left : box.left + 24])
+    assert len({tuple(corner) for corner in batch.hole_patch}) > 1  # each sample has its own patch
+
+
+# --- losses ---------------------------------------------------------------------------------------
+
+
+def test_weighted_mse_is_normalised_by_the_hole_area():
+    from glcic.losses import weighted_mse
+
+    target = torch.zeros(1, 3, 32, 32)
+    prediction = torch.full_like(target, 0.5)  # error 0.5 everywhere: inside and outside the hole
+    small, large = torch.zeros(1, 1, 32, 32), torch.zeros(1, 1, 32, 32)
+    small[..., 4:8, 4:8] = 1
+    large[..., 2:30, 2:30] = 1
+    assert weighted_mse(prediction, target, small).item() == pytest.approx(0.25)
+    assert weighted_mse(prediction, target, large).item() == pytest.approx(0.25)
+    prediction_outside_only = target + (1 - small) * 0.5
+    assert weighted_mse(prediction_outside_only, target, small).item() == 0.0
+
+
+def test_adversarial_losses():
+    from glcic.losses import adversarial_loss, discriminator_loss
+
+    logits = torch.tensor([[0.0]])
+    assert discriminator_loss(logits, logits).item() == pytest.approx(2 * np.log(2))
+    assert adversarial_loss(logits, "non_saturating").item() == pytest.approx(np.log(2))
+    assert adversarial_loss(logits, "saturating").item() == pytest.approx(-np.log(2))
+    confident_fake = torch.tensor([[-10.0]])
+    assert discriminator_loss(torch.tensor([[10.0]]), confident_fake).item() < 1e-3
+    with pytest.raises(ValueError, match="non_saturating"):
+        adversarial_loss(logits, "wasserstein")
+
+
+# --- data -----------------------------------------------------------------------------------------
+
+
+def test_data_folder_is_searched_recursively_and_bad_files_are_skipped(photos):
+    from glcic.data import find_images, scan_images
+
+    found = find_images(photos)
+    assert {p.suffix for p in found} == {".png", ".jpg", ".webp"} and any("deeper" in str(p) for p in found)
+    usable, skipped = scan_images(photos, min_side=24)
+    assert len(usable) == 8
+    assert [Path(p).name for p in skipped["unreadable"]] == ["broken.jpg"]
+    assert [Path(p).name for p in skipped["too small"]] == ["tiny.png"]
+
+
+def test_samples_follow_the_paper_and_depend_only_on_seed_epoch_and_index(photos):
+    from glcic.data import TrainingImages, scan_images
+
+    config = tiny_config(photos)
+    paths, _ = scan_images(photos, 24)
+    dataset = TrainingImages(paths, config, seed=3)
+    first, again, other_epoch = dataset[(0, 5)], dataset[(0, 5)], dataset[(1, 5)]
+    assert all(torch.equal(first[k], again[k]) for k in first)
+    assert not torch.equal(first["image"], other_epoch["image"]) or not torch.equal(first["hole"], other_epoch["hole"])
+    for epoch in range(3):
+        for index in range(len(dataset)):
+            sample = dataset[(epoch, index)]
+            assert sample["image"].shape == (3, 48, 48) and sample["image"].dtype == torch.uint8
+            rows, cols = np.nonzero(sample["hole"][0].numpy())
+            height, width = rows.max() - rows.min() + 1, cols.max() - cols.min() + 1
+            assert 12 <= height <= 20 and 12 <= width <= 20 and len(rows) == height * width
+            top, left = sample["hole_patch"].tolist()
+            assert 0 <= top <= 24 and 0 <= left <= 24
+            assert top <= rows.min() and rows.max() < top + 24 and left <= cols.min() and cols.max() < left + 24
+            real_top, real_left = sample["real_patch"].tolist()
+            assert 0 <= real_top <= 24 and 0 <= real_left <= 24
+
+
+def test_an_image_that_fails_to_decode_is_replaced_and_counted(tmp_path):
+    from glcic.data import TrainingImages, scan_images
+
+    folder = make_photos(tmp_path / "photos", count=4)
+    good = (folder / "nested" / "photo1.jpg").read_bytes()
+    (folder / "truncated.jpg").write_bytes(good[: len(good) // 3])  # header fine, data cut short
+    paths, _ = scan_images(folder, 24)
+    position = [p.name for p in paths].index("truncated.jpg")
+    sample = TrainingImages(paths, tiny_config(folder), seed=0)[(0, position)]
+    assert sample["skipped"].item() == 1 and sample["index"].item() == (position + 1) % len(paths)
+
+
+def test_mean_pixel_of_the_training_set(tmp_path):
+    from glcic.data import compute_mean_pixel
+
+    for name, colour in (("red.png", (255, 0, 0)), ("blue.png", (0, 0, 255))):
+        write_image(tmp_path / name, np.full((40, 60, 3), colour, np.uint8))
+    assert compute_mean_pixel(sorted(tmp_path.iterdir())) == pytest.approx((0.5, 0.0, 0.5))
+
+
+def test_epoch_sampler_shards_and_starts_mid_epoch():
+    from glcic.data import EpochSampler
+
+    data = list(range(10))
+    whole = EpochSampler(data, 1, 0, seed=1)
+    whole.set_position(2, 0)
+    order = [index for _, index in whole]
+    assert sorted(order) == data
+    whole.set_position(2, 4)
+    assert [index for _, index in whole] == order[4:] and len(whole) == 6
+    shards = [EpochSampler(data, 2, rank, seed=1) for rank in range(2)]
+    for shard in shards:
+        shard.set_position(2, 0)
+    first, second = ([index for _, index in shard] for shard in shards)
+    assert not set(first) & set(second) and len(first) == len(second) == 5
+
+
+# --- checkpoints, resume, signals -----------------------------------------------------------------
+
+
+def test_resume_continues_exactly(photos, tmp_path):
+    config = tiny_config(photos, completion_iterations=3, discriminator_iterations=2, total_iterations=8, checkpoint_every=100)
+    straight, interrupted = tmp_path / "straight", tmp_path / "interrupted"
+    train(config, straight, progress=False)
+    first = train(config, interrupted, stop_after=4, progress=False)
+    assert first.stopped_by == "stop_after" and load_checkpoint(interrupted)["iteration"] == 4
+    train(None, interrupted, resume=True, progress=False, overrides={"workers": 2})  # workers do not matter
+    a, b = load_checkpoint(straight), load_checkpoint(interrupted)
+    assert a["iteration"] == b["iteration"] == 8
+    for part in ("completion", "discriminator"):
+        assert a[part].keys() == b[part].keys()
+        assert all(torch.equal(a[part][k], b[part][k]) for k in a[part]), part
+    for part in ("completion_optimizer", "discriminator_optimizer"):
+        for key, values in a[part]["state"].items():
+            assert all(torch.equal(values[k], b[part]["state"][key][k]) for k in values if torch.is_tensor(values[k]))
+    assert [r["mse"] for r in metrics(straight) if "mse" in r] == [r["mse"] for r in metrics(interrupted) if "mse" in r]
+
+
+def test_checkpoint_holds_the_whole_state(photos, tmp_path):
+    run = tmp_path / "run"
+    train(tiny_config(photos), run, stop_after=3, progress=False)
+    state = load_checkpoint(run)
+    assert set(state) >= {"config", "iteration", "phase", "completion", "discriminator", "completion_optimizer",
+                          "discriminator_optimizer", "rng", "format_version"}
+    assert state["iteration"] == 3 and state["phase"] == "discriminator"
+    assert set(state["rng"]) >= {"torch", "python", "numpy"}
+    assert isinstance(state["config"], TrainConfig) and state["config"].mean_pixel is not None
+
+
+def test_a_new_run_never_overwrites_an_existing_one(photos, tmp_path):
+    run = tmp_path / "run"
+    train(tiny_config(photos, total_iterations=2, completion_iterations=2, discriminator_iterations=0), run, progress=False)
+    before = (run / "checkpoint.pt").read_bytes()
+    result = glcic("train", "--run-dir", run, *cli_config_args(photos))
+    assert result.returncode == 1 and "already holds a training run" in result.stderr and "--resume" in result.stderr
+    assert (run / "checkpoint.pt").read_bytes() == before
+
+
+def _start_training(photos, run: Path, **overrides) -> subprocess.Popen:
+    args = cli_config_args(photos, **{"total_iterations": 100000, "checkpoint_every": 100000, **overrides})
+    return subprocess.Popen([sys.executable, "-m", "glcic", "train", "--run-dir", str(run), *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for_iteration(run: Path, iteration: int, process: subprocess.Popen, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if (run / "metrics.jsonl").exists() and len((run / "metrics.jsonl").read_text().splitlines()) >= iteration:
+            return
+        assert process.poll() is None, process.communicate()
+        time.sleep(0.1)
+    process.kill()
+    raise AssertionError("training did not get going")
+
+
+@pytest.mark.parametrize("sig, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_sigint_and_sigterm_checkpoint_then_resume(photos, tmp_path, sig, code):
+    run = tmp_path / "run"
+    process = _start_training(photos, run)
+    _wait_for_iteration(run, 3, process)
+    process.send_signal(sig)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == code, stderr
+    assert "--resume" in stderr
+    stopped = load_checkpoint(run)["iteration"]
+    assert stopped >= 3
+    assert f"stopped at iteration {stopped} by {sig.name}" in (run / "log.txt").read_text()
+    result = glcic("train", "--resume", run, "--total-iterations", stopped + 2, "--no-progress")
+    assert result.returncode == 0, result.stderr
+    assert load_checkpoint(run)["iteration"] == stopped + 2
+
+
+def test_a_killed_run_resumes_from_its_last_checkpoint(photos, tmp_path):
+    run = tmp_path / "run"
+    process = _start_training(photos, run, checkpoint_every=2)
+    _wait_for_iteration(run, 7, process)
+    process.kill()  # SIGKILL: no chance to save
+    process.communicate()
+    saved = load_checkpoint(run)["iteration"]
+    assert saved >= 6 and saved % 2 == 0
+    assert not list(run.glob(".*.tmp"))
+    result = glcic("train", "--resume", run, "--total-iterations", saved + 3, "--no-progress")
+    assert result.returncode == 0, result.stderr
+    assert load_checkpoint(run)["iteration"] == saved + 3
+
+
+def test_nonfinite_loss_stops_and_keeps_the_last_good_checkpoint(photos, tmp_path):
+    run = tmp_path / "run"
+    result = glcic("train", "--run-dir", run, *cli_config_args(
+        photos, optimizer="adam", learning_rate=1e30, completion_iterations=20, total_iterations=40, checkpoint_every=1))
+    assert result.returncode == 1
+    assert "NaN or infinite" in result.stderr and "last good checkpoint" in result.stderr
+    state = load_checkpoint(run)
+    assert all(torch.isfinite(t).all() for t in state["completion"].values() if t.is_floating_point())
+    diverged = int(result.stderr.split("at iteration ")[1].split()[0])
+    assert state["iteration"] == diverged - 1
+
+
+# --- CLI, presets, export, fine-tuning ------------------------------------------------------------
+
+
+def test_dry_run_prints_the_resolved_configuration_and_writes_nothing(photos, tmp_path):
+    run = tmp_path / "run"
+    result = glcic("train", "--data", photos, "--run-dir", run, "--preset", "faces", "--alpha", "0.001", "--dry-run")
+    assert result.returncode == 0, result.stderr
+    shown = json.loads(result.stdout)
+    assert shown["config"]["image_size"] == 160 and shown["config"]["local_size"] == 96 and shown["config"]["alpha"] == 0.001
+    assert shown["global_batch_size"] == 96 and [p["name"] for p in shown["phases"]] == ["completion", "discriminator", "joint"]
+    assert not run.exists()
+
+
+def test_presets():
+    from glcic.config import DiscriminatorConfig
+
+    paper, faces, center, cpu = (preset(name) for name in ("paper", "faces", "center", "cpu"))
+    assert (paper.image_size, paper.hole_min, paper.hole_max, paper.local_size, paper.batch_size) == (256, 96, 128, 128, 96)
+    assert (paper.completion_iterations, paper.discriminator_iterations, paper.total_iterations) == (90_000, 10_000, 500_000)
+    assert (paper.alpha, paper.optimizer) == (0.0004, "adadelta")
+    global_convs = [DiscriminatorConfig(c.global_size, c.local_size).build().global_discriminator.convs for c in (paper, faces)]
+    assert global_convs == [6, 5]  # faces: one conv fewer in the global discriminator
+    assert (faces.image_size, faces.hole_min, faces.hole_max, faces.local_size) == (160, 48, 96, 96)
+    assert (center.image_size, center.hole_sampler, center.hole_max) == (128, "center", 64)
+    assert cpu.width < 1 and cpu.image_size < 256
+    with pytest.raises(ValueError, match="choose one of"):
+        preset("imagenet")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--hole-max", "500"], "hole_max <= image_size"),
+    (["--discriminators", "middle"], "discriminators must be one of"),
+    (["--total-iterations", "3", "--completion-iterations", "5"], "total_iterations"),
+    (["--image-size", "50"], "multiple of 4"),
+])
+def test_bad_training_options_are_refused(photos, tmp_path, args, message):
+    result = glcic("train", "--data", photos, "--run-dir", tmp_path / "run", "--preset", "cpu", *args)
+    assert result.returncode == 1 and message in result.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def test_too_few_images_and_missing_data_are_clear_errors(photos, tmp_path):
+    result = glcic("train", "--run-dir", tmp_path / "a", *cli_config_args(photos, batch_size=9))
+    assert result.returncode == 1 and "8 usable images" in result.stderr
+    result = glcic("train", "--run-dir", tmp_path / "b", *cli_config_args(tmp_path / "nowhere"))
+    assert result.returncode == 1 and "not found" in result.stderr
+    result = glcic("train", "--resume", tmp_path / "nowhere")
+    assert result.returncode == 1 and "no checkpoint" in result.stderr
+
+
+def test_export_then_complete(photos, tmp_path):
+    from glcic.image_io import read_image
+    from glcic.model_file import read_model_file
+
+    run = tmp_path / "run"
+    train(tiny_config(photos), run, progress=False)
+    model = tmp_path / "model.safetensors"
+    result = glcic("export", run, "-o", model)
+    assert result.returncode == 0, result.stderr
+    tensors, config = read_model_file(model)
+    state = load_checkpoint(run)
+    assert config.mean_pixel == state["config"].mean_pixel and config.width == 0.125 and config.image_size == 48
+    assert config.notes["iteration"] == 6 and config.notes["phase"] == "joint"
+    assert all(torch.equal(tensors[k], state["completion"][k].float()) for k in tensors if tensors[k].is_floating_point())
+    image, mask = scene(70, 90, seed=7), np.zeros((70, 90), np.uint8)
+    mask[20:40, 30:55] = 255
+    write_image(tmp_path / "photo.png", image)
+    write_image(tmp_path / "mask.png", mask)
+    result = glcic("complete", tmp_path / "photo.png", "--mask", tmp_path / "mask.png", "-o", tmp_path / "out.png",
+                   "--model", model, "--no-postprocess")
+    assert result.returncode == 0, result.stderr
+    completed = read_image(tmp_path / "out.png")
+    assert (completed[mask == 0] == image[mask == 0]).all() and not (completed[mask > 0] == image[mask > 0]).all()
+
+
+def test_fine_tuning_starts_from_the_model_and_trains_the_discriminators_first(photos, tmp_path):
+    from glcic.model_file import read_model_file
+
+    base = tmp_path / "base"
+    train(tiny_config(photos, total_iterations=2, completion_iterations=2, discriminator_iterations=0), base, progress=False)
+    model = tmp_path / "base.safetensors"
+    export_model(base, model)
+    run = tmp_path / "fine"
+    args = cli_config_args(photos, drop=("width", "completion_iterations"), discriminator_iterations=2, total_iterations=4)
+    result = glcic("train", "--run-dir", run, "--fine-tune", model, *args)
+    assert result.returncode == 0, result.stderr
+    phases = [r["phase"] for r in metrics(run)]
+    assert phases == ["discriminator", "discriminator", "joint", "joint"]
+    tensors, model_config = read_model_file(model)
+    assert load_checkpoint(run)["config"].mean_pixel == model_config.mean_pixel
+    train(None, run, resume=True, overrides={"total_iterations": 4}, progress=False)  # nothing left: a no-op
+
+
+# --- many processes -------------------------------------------------------------------------------
+
+
+def test_torchrun_two_processes_see_different_images_and_end_with_identical_weights(photos, tmp_path):
+    run = tmp_path / "run"
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+               "-m", "glcic", "train", "--run-dir", str(run), *cli_config_args(photos, total_iterations=6, workers=1)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads((run / "summary.json").read_text())
+    first, second = summary["first_batch_indices_by_rank"]
+    assert len(first) == len(second) == 2 and not set(first) & set(second)
+    assert summary["ranks_agree"] and len(summary["parameter_digests_by_rank"]) == 2
+    resolved = json.loads((run / "config.json").read_text())["resolved"]
+    assert (resolved["world_size"], resolved["per_process_batch_size"], resolved["global_batch_size"]) == (2, 2, 4)
+    assert [r["phase"] for r in metrics(run)] == ["completion"] * 2 + ["discriminator"] * 2 + ["joint"] * 2
+    assert load_checkpoint(run)["iteration"] == 6
+    assert result.stderr.count("finished at iteration 6") == 1  # rank 0 alone reports
