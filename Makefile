@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # glibc hands big tensors back to the OS after every use; these settings keep them (see SPEC / README).
 export GLIBC_TUNABLES ?= glibc.malloc.mmap_threshold=4294967296:glibc.malloc.trim_threshold=17179869184
 
-.PHONY: install test bench clean
+.PHONY: install test bench bench-train clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,9 @@ test: install
 
 bench: install
 	$(BIN)/python benchmarks/bench_inference.py
+
+bench-train: install
+	$(BIN)/python benchmarks/bench_training.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache

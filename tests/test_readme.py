@@ -21,6 +21,9 @@ def test_readme_python_examples_run(model_path, tmp_path):
     shutil.copy(model_path, tmp_path / "model.safetensors")
     Image.fromarray(scene(96, 128)).save(tmp_path / "photo.jpg", quality=95)
     Image.fromarray(box_mask(96, 128, (20, 30, 40, 50)).astype(np.uint8) * 255).save(tmp_path / "mask.png")
+    (tmp_path / "photos").mkdir()
+    for index in range(4):
+        Image.fromarray(scene(140, 180, seed=index)).save(tmp_path / "photos" / f"{index}.jpg", quality=90)
     blocks = python_blocks()
     assert len(blocks) >= 2
     cwd = os.getcwd()
@@ -31,3 +34,4 @@ def test_readme_python_examples_run(model_path, tmp_path):
     finally:
         os.chdir(cwd)
     assert Image.open(tmp_path / "completed.png").size == (128, 96)
+    assert (tmp_path / "python.safetensors").is_file()
