@@ -17,6 +17,8 @@ EXAMPLES = """examples:
   glcic train --data photos/ --run-dir runs/cpu --preset cpu
   glcic train --resume runs/cpu
   glcic export runs/cpu -o model.safetensors
+  glcic evaluate --data photos/ --model model.safetensors -o eval/ --protocol paper
+  glcic bench --model model.safetensors
 """
 
 TRAIN_EXAMPLES = """examples:
@@ -153,7 +155,46 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("-o", "--output", type=Path, required=True, help="model file to write (.safetensors)")
     export.add_argument("--fp16", action="store_true", help="store weights as float16 (half the size)")
     export.set_defaults(handler=run_export)
+    _add_evaluation_parsers(commands, formatter)
     return parser
+
+
+def _add_evaluation_parsers(commands, formatter) -> None:
+    from glcic.evaluation import list_methods, list_protocols
+
+    evaluate = commands.add_parser(
+        "evaluate", formatter_class=formatter,
+        help="compare the model with classical methods on a folder of images, with saved masks",
+        description="Complete every image with every method, on holes made from --seed (or reused with "
+        "--masks), and write results.csv, summary.md, summary.json, comparison.png and the mask set to OUT.",
+    )
+    evaluate.add_argument("--data", type=Path, required=True, help="folder of ground-truth images (searched recursively)")
+    evaluate.add_argument("-o", "--output", type=Path, required=True, help="new (or empty) output folder")
+    evaluate.add_argument("--model", type=Path, help="model file; without it the glcic methods are skipped")
+    evaluate.add_argument("--protocol", choices=list_protocols(), default="paper", help="mask protocol")
+    evaluate.add_argument("--seed", type=_natural_int, default=0, help="seed of the mask set")
+    evaluate.add_argument("--masks", type=Path, help="reuse the mask set saved in this folder (OUT/masks of an earlier run)")
+    evaluate.add_argument("--methods", default=",".join(list_methods()), help="comma-separated methods")
+    evaluate.add_argument("--limit", type=_positive_int, help="use only the first N images")
+    evaluate.add_argument("--sheet-images", type=_natural_int, default=4, help="images in comparison.png")
+    evaluate.add_argument("--device", default="cpu", help="cpu, cuda or auto")
+    evaluate.add_argument("--no-progress", action="store_true", help="no progress bars")
+    evaluate.set_defaults(handler=run_evaluate)
+
+    bench = commands.add_parser(
+        "bench", formatter_class=formatter,
+        help="the paper's Table 4 on this machine: completion time at 512, 768, 1024 px",
+        description="Time completion (without post-processing) for each available device and precision, "
+        "with GFLOP/s, as a Markdown table next to the paper's numbers. Without --model, a full-width "
+        "network with random weights (time does not depend on weights).",
+    )
+    bench.add_argument("--model", type=Path, help="model file (default: random full-width network)")
+    bench.add_argument("--sizes", type=_positive_int, nargs="+", default=[512, 768, 1024], help="square image sides")
+    bench.add_argument("--devices", nargs="+", help="default: cpu, and cuda when available")
+    bench.add_argument("--repeats", type=_positive_int, default=3, help="timed runs per cell (after one warm-up)")
+    bench.add_argument("--width", type=_positive_float, default=1.0, help="width of the random network")
+    bench.add_argument("-o", "--output", type=Path, help="also write the table to this new Markdown file")
+    bench.set_defaults(handler=run_bench)
 
 
 def _add_train_parser(commands) -> None:
@@ -376,6 +417,43 @@ def run_export(args) -> int:
         raise GlcicError(f"output folder does not exist: {args.output.parent}")
     config = export_model(args.run_dir, args.output, torch.float16 if args.fp16 else torch.float32)
     print(f"wrote {args.output} (iteration {config.notes['iteration']}, {config.notes['phase']} phase)", file=sys.stderr)
+    return 0
+
+
+def run_evaluate(args) -> int:
+    from glcic.evaluation import evaluate
+
+    model = None
+    if args.model is not None:
+        from glcic.inference.complete import resolve_device
+        from glcic.model_file import load_model
+
+        model = load_model(args.model, resolve_device(args.device))
+    methods = [name.strip() for name in args.methods.split(",") if name.strip()]
+    result = evaluate(args.data, args.output, model=model, protocol=args.protocol, seed=args.seed, masks=args.masks,
+                      methods=methods, limit=args.limit, sheet_images=args.sheet_images, progress=not args.no_progress)
+    print((args.output / "summary.md").read_text())
+    for name, reason in result.skipped.items():
+        print(f"glcic: note: skipped {name}: {reason}", file=sys.stderr)
+    return 0
+
+
+def run_bench(args) -> int:
+    from glcic.evaluation.timing import table4
+
+    if args.output is not None and args.output.exists():
+        raise GlcicError(f"{args.output} exists; choose a new file name")
+    model = None
+    if args.model is not None:
+        from glcic.model_file import load_model
+
+        model = load_model(args.model)
+    table = table4(model, args.sizes, args.devices, args.repeats, args.width, progress=lambda line: print(line, file=sys.stderr))
+    print(table)
+    if args.output is not None:
+        from glcic.utils import write_atomic
+
+        write_atomic(args.output, table.encode())
     return 0
 
 

@@ -1,0 +1,115 @@
+"""Mask protocols and fixed mask sets: the same holes for every method, every run, every tool.
+
+A protocol fixes the image size and how holes are drawn:
+
+- `paper`: 256x256, one rectangle with sides drawn independently in [96, 128] (section 3.4);
+- `square`: the protocol another toolbox published numbers for (256x256, square-ish holes with
+  sides in [108, 128], at least 20 px from the border; hole L1 x100, PSNR and SSIM of the whole
+  composite, no post-processing);
+- `center`: 128x128 with the 64x64 centre missing (section 4.1.2);
+- `free_form`: 256x256 brush strokes (glcic.masks.FreeFormHoles).
+
+A mask set is made once from a seed: image i's hole comes from `numpy.random.default_rng([seed, i])`,
+so the same seed gives the same holes and another seed other holes. It is saved next to the results
+as PNG masks (white = hole, the format `glcic complete` reads) plus `maskset.json`, and
+`glcic evaluate --masks DIR` reuses it exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from glcic.errors import GlcicError
+from glcic.masks import Box, _box_mask, make_hole_sampler
+
+MASKSET_FILE = "maskset.json"
+
+
+@dataclass(frozen=True)
+class Protocol:
+    name: str
+    image_size: int  # images are resized (short side) and centre-cropped to this square
+    draw: Callable[[np.random.Generator], np.ndarray]  # rng -> (S, S) bool hole
+    description: str
+
+
+def _square_holes(rng: np.random.Generator, size: int = 256, low: int = 108, high: int = 128, margin: int = 20) -> np.ndarray:
+    height, width = (int(v) for v in rng.integers(low, high + 1, size=2))
+    top = int(rng.integers(margin, size - margin - height + 1))
+    left = int(rng.integers(margin, size - margin - width + 1))
+    return _box_mask(size, size, Box(top, left, height, width))
+
+
+_PROTOCOLS: dict[str, Protocol] = {}
+
+
+def register_protocol(protocol: Protocol) -> Protocol:
+    _PROTOCOLS[protocol.name] = protocol
+    return protocol
+
+
+def list_protocols() -> list[str]:
+    return list(_PROTOCOLS)
+
+
+def get_protocol(name: str) -> Protocol:
+    if name not in _PROTOCOLS:
+        raise GlcicError(f"unknown mask protocol {name!r}; choose one of {list_protocols()}")
+    return _PROTOCOLS[name]
+
+
+register_protocol(Protocol("paper", 256, lambda rng: make_hole_sampler("rectangle", hole_min=96, hole_max=128)(256, 256, rng),
+                           "256x256, one rectangle, sides in [96, 128] (the paper's training holes)"))
+register_protocol(Protocol("square", 256, _square_holes,
+                           "256x256, square-ish hole, sides in [108, 128], >= 20 px from the border (published toolbox protocol)"))
+register_protocol(Protocol("center", 128, lambda rng: make_hole_sampler("center", hole_size=64)(128, 128, rng),
+                           "128x128, the 64x64 centre square (section 4.1.2)"))
+register_protocol(Protocol("free_form", 256, lambda rng: make_hole_sampler("free_form")(256, 256, rng),
+                           "256x256, brush strokes"))
+
+
+def prepare_image(image: np.ndarray, size: int) -> np.ndarray:
+    """Resize so the short side is `size` (area interpolation), then take the centre square."""
+    from glcic.data import resize_short_side
+
+    image = resize_short_side(image, size)
+    top, left = (image.shape[0] - size) // 2, (image.shape[1] - size) // 2
+    return np.ascontiguousarray(image[top : top + size, left : left + size])
+
+
+def make_mask_set(protocol: Protocol, count: int, seed: int) -> list[np.ndarray]:
+    """`count` holes of `protocol`, hole i drawn from default_rng([seed, i])."""
+    return [protocol.draw(np.random.default_rng([seed, index])) for index in range(count)]
+
+
+def save_mask_set(folder: str | os.PathLike, protocol: Protocol, seed: int, names: list[str], holes: list[np.ndarray]) -> None:
+    from glcic.image_io import write_image
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    entries = []
+    for index, (name, hole) in enumerate(zip(names, holes)):
+        mask_name = f"{index:04d}_{Path(name).stem}.png"
+        write_image(folder / mask_name, hole.astype(np.uint8) * 255)
+        entries.append({"image": name, "mask": mask_name})
+    manifest = {"protocol": protocol.name, "image_size": protocol.image_size, "seed": seed, "masks": entries}
+    (folder / MASKSET_FILE).write_text(json.dumps(manifest, indent=2) + "\n")
+
+
+def load_mask_set(folder: str | os.PathLike) -> tuple[dict, list[np.ndarray]]:
+    """The manifest and holes of a saved mask set."""
+    from glcic.image_io import read_image
+
+    folder = Path(folder)
+    path = folder / MASKSET_FILE
+    if not path.is_file():
+        raise GlcicError(f"{folder} is not a saved mask set (no {MASKSET_FILE})")
+    manifest = json.loads(path.read_text())
+    holes = [read_image(folder / entry["mask"], what="mask") > 127 for entry in manifest["masks"]]
+    return manifest, [hole if hole.ndim == 2 else hole[..., 0] for hole in holes]

@@ -1,0 +1,140 @@
+"""Evaluation: metrics on known cases, reproducible mask sets, every method, the written results."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import scene
+from glcic.errors import GlcicError
+from glcic.evaluation import evaluate, list_methods, list_protocols
+from glcic.evaluation.baselines import Context, Method, _METHODS, get_method, run_method, unavailable_reason
+from glcic.evaluation.metrics import get_metric
+from glcic.evaluation.protocols import get_protocol, load_mask_set, make_mask_set
+from glcic.image_io import write_image
+
+
+def test_metrics_of_identical_images():
+    image, hole = scene(64, 64), np.zeros((64, 64), bool)
+    hole[10:30, 10:30] = True
+    assert get_metric("hole_l1")(image, image, hole) == 0.0
+    assert get_metric("psnr")(image, image, hole) == float("inf")
+    assert get_metric("ssim")(image, image, hole) == pytest.approx(1.0)
+
+
+def test_metrics_of_a_known_constant_error():
+    truth = np.full((64, 64, 3), 100, np.uint8)
+    hole = np.zeros((64, 64), bool)
+    hole[0:16, 0:64] = True  # a quarter of the image
+    completed = truth.copy()
+    completed[hole] = 110  # 10 grey levels off in every channel, inside the hole only
+    assert get_metric("hole_l1")(truth, completed, hole) == pytest.approx(10 / 255 * 100)
+    mse = 100 * 0.25
+    assert get_metric("psnr")(truth, completed, hole) == pytest.approx(10 * np.log10(255**2 / mse))
+    assert get_metric("ssim")(truth, completed, hole) < 1.0
+
+
+@pytest.mark.parametrize("name", list_protocols())
+def test_mask_sets_are_reproducible_from_the_seed(name):
+    protocol = get_protocol(name)
+    first, again, other = make_mask_set(protocol, 6, seed=1), make_mask_set(protocol, 6, seed=1), make_mask_set(protocol, 6, seed=2)
+    assert all(np.array_equal(a, b) for a, b in zip(first, again))
+    for hole in first:
+        assert hole.shape == (protocol.image_size,) * 2 and hole.dtype == bool and hole.any() and not hole.all()
+    if name != "center":  # the centre hole is the same for every seed by definition
+        assert not all(np.array_equal(a, b) for a, b in zip(first, other))
+
+
+def test_protocol_hole_bounds():
+    for hole in make_mask_set(get_protocol("square"), 30, seed=0):
+        rows, cols = np.nonzero(hole)
+        assert 108 <= np.ptp(rows) + 1 <= 128 and 108 <= np.ptp(cols) + 1 <= 128
+        assert rows.min() >= 20 and cols.min() >= 20 and rows.max() < 236 and cols.max() < 236
+    for hole in make_mask_set(get_protocol("paper"), 30, seed=0):
+        rows, cols = np.nonzero(hole)
+        assert 96 <= np.ptp(rows) + 1 <= 128 and 96 <= np.ptp(cols) + 1 <= 128
+    center = make_mask_set(get_protocol("center"), 1, seed=0)[0]
+    assert center[32:96, 32:96].all() and center.sum() == 64 * 64
+
+
+@pytest.mark.parametrize("name", list_methods())
+def test_every_method_completes_and_leaves_the_outside_untouched(name, model):
+    method = get_method(name)
+    context = Context(model=model, seed=0)
+    reason = unavailable_reason(method, context)
+    if reason:
+        pytest.skip(reason)
+    image, hole = scene(64, 80, seed=3), np.zeros((64, 80), bool)
+    hole[20:40, 25:50] = True
+    completed = run_method(method, image, hole, context)
+    assert completed.shape == image.shape and completed.dtype == np.uint8
+    assert np.array_equal(completed[~hole], image[~hole])
+    assert not np.array_equal(completed[hole], np.full_like(completed[hole], 255))  # something was filled in
+
+
+def test_missing_packages_and_models_are_reported_not_raised():
+    method = Method("imaginary", lambda image, hole, context: image, requires=("no_such_package_glcic",))
+    assert "no_such_package_glcic is not installed" in unavailable_reason(method, Context())
+    assert unavailable_reason(get_method("glcic"), Context()) == "no --model given"
+
+
+@pytest.fixture
+def folder(tmp_path):
+    data = tmp_path / "photos"
+    (data / "sub").mkdir(parents=True)
+    for index in range(3):
+        write_image(data / ("sub" if index else "") / f"p{index}.png", scene(150 + 10 * index, 200, seed=index))
+    return data
+
+
+def test_evaluate_writes_results_table_and_sheet_and_reuses_masks(folder, tmp_path, model):
+    _METHODS["imaginary"] = Method("imaginary", lambda image, hole, context: image, requires=("no_such_package_glcic",))
+    try:
+        methods = ["glcic_raw", "telea", "mean_fill", "imaginary"]
+        first = evaluate(folder, tmp_path / "first", model=model, protocol="center", seed=5, methods=methods, progress=False)
+    finally:
+        del _METHODS["imaginary"]
+    out = tmp_path / "first"
+    assert first.skipped == {"imaginary": "package no_such_package_glcic is not installed"}
+    with open(out / "results.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 3 * 3 and {r["method"] for r in rows} == {"glcic_raw", "telea", "mean_fill"}
+    assert {r["image"] for r in rows} == {"p0.png", "sub/p1.png", "sub/p2.png"}
+    summary = (out / "summary.md").read_text()
+    assert "| telea |" in summary and "Skipped `imaginary`" in summary and "hole L1 x100" in summary
+    assert json.loads((out / "summary.json").read_text())["means"]["telea"]["psnr"] > 10
+    from glcic.image_io import read_image
+
+    assert read_image(out / "comparison.png").shape == (28 + 3 * 128, 5 * 128, 3)  # input, 3 methods, original
+    manifest, holes = load_mask_set(out / "masks")
+    assert manifest["protocol"] == "center" and manifest["seed"] == 5 and len(holes) == 3
+
+    again = evaluate(folder, tmp_path / "again", masks=out / "masks", methods=["telea"], progress=False)
+    assert again.protocol.name == "center" and again.seed == 5
+    assert again.means["telea"]["hole_l1"] == pytest.approx(first.means["telea"]["hole_l1"])
+    with pytest.raises(GlcicError, match="not empty"):
+        evaluate(folder, out, methods=["telea"], progress=False)
+
+
+def test_evaluate_and_bench_commands(folder, tmp_path, model_path):
+    out = tmp_path / "eval"
+    result = subprocess.run([sys.executable, "-m", "glcic", "evaluate", "--data", folder, "-o", out, "--model", model_path,
+                             "--protocol", "square", "--methods", "glcic,navier_stokes", "--no-progress"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "| glcic |" in result.stdout and "| navier_stokes |" in result.stdout
+    result = subprocess.run([sys.executable, "-m", "glcic", "evaluate", "--data", folder, "-o", out, "--methods", "telea"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1 and "not empty" in result.stderr
+    table = tmp_path / "table4.md"
+    result = subprocess.run([sys.executable, "-m", "glcic", "bench", "--sizes", "64", "96", "--repeats", "1", "--width", "0.125",
+                             "-o", table], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    lines = table.read_text().splitlines()
+    assert lines[2].startswith("| size | pixels | GFLOP | cpu fp32 | cpu fp32 CL | cpu bf16 CL |")
+    assert lines[4].startswith("| 64 | 4,096 |") and lines[5].startswith("| 96 | 9,216 |")
