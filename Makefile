@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # glibc hands big tensors back to the OS after every use; these settings keep them (see SPEC / README).
 export GLIBC_TUNABLES ?= glibc.malloc.mmap_threshold=4294967296:glibc.malloc.trim_threshold=17179869184
 
-.PHONY: install test bench bench-train clean
+.PHONY: install demo test bench bench-train clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,11 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 install: $(VENV)/.installed
+
+# complete the example images with the bundled model, offline
+demo: install
+	$(BIN)/glcic complete examples/images --mask examples/masks -o outputs/demo
+	@echo "results: outputs/demo/ (inputs in examples/images, masks in examples/masks)"
 
 test: install
 	$(BIN)/python -m pytest -q

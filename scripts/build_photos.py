@@ -51,6 +51,22 @@ DEBIAN_PHOTOS = {
         "trees_at_dusk.jpg", "wool_mill_machine.jpg",
     ]),
 }
+# GCompris keeps its photos in Qt resource files (read with scripts/qt_rcc.py): these folders hold
+# photos (animals, monuments, fishes, objects, renewable energy); the names listed are paintings or
+# renders in those folders and are left out. Its "words" images are drawings and are not used.
+GCOMPRIS_FOLDERS = [
+    "erase/resource", "categorization/resource/images/renewable", "categorization/resource/images/fishes",
+    "categorization/resource/images/monuments", "categorization/resource/images/others", "details/resource/image",
+    "explore_world_animals/resource/animals", "explore_farm_animals/resource/animals", "explore_monuments/resource/india",
+    "explore_monuments/resource/usa", "explore_monuments/resource/france", "explore_monuments/resource/germany",
+    "explore_monuments/resource/wonders", "explore_monuments/resource/egypt",
+]
+GCOMPRIS_NOT_PHOTOS = {
+    "volleyball.webp", "PortraitOfPereTanguy_background.webp", "Van_Gogh_The_Night_Cafe_background.webp",
+    "Eglise_dAuvers-sur-Oise_background.webp", "VincentVanGoghBridge_background.webp", "VincentVanGogh0012_background.webp",
+    "VincentVanGogh0013_background.webp", "Gogh4_background.webp", "VincentVanGogh0019_background.webp",
+}
+GCOMPRIS_MIN_SIDE = 200  # smaller ones are icons
 SKIMAGE_PHOTOS = ["astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg", "motorcycle_left.png"]
 SKLEARN_PHOTOS = ["sklearn/datasets/images/china.jpg", "sklearn/datasets/images/flower.jpg"]
 LICENCES = {
@@ -59,6 +75,7 @@ LICENCES = {
     "lxqt-themes": "CC-BY-SA-3.0 / LGPL (see copyright file)",
     "palapeli-data": "GPL-2+ (KDE Palapeli collection; see copyright file)",
     "tuxpaint-data": "GPL-2+",
+    "gcompris-qt-data": "GPL-3+ (GCompris; see copyright file)",
     "scikit-image": "see skimage/data/README.txt (public domain / CC0 / CC-BY per image)",
     "scikit-learn": "china.jpg and flower.jpg: see sklearn/datasets/images/README.txt",
 }
@@ -103,6 +120,34 @@ def fetch_sklearn_wheel(cache: Path) -> Path:
     return unpacked
 
 
+def gcompris_photos(root: Path, folder: Path) -> list[tuple[str, Path, str]]:
+    """GCompris photos, extracted from its .rcc files into `folder`."""
+    import io
+
+    from PIL import Image
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from qt_rcc import read_rcc
+
+    folder.mkdir(parents=True, exist_ok=True)
+    found = []
+    for rcc in sorted((root / "usr/share/gcompris-qt/rcc").glob("*.rcc")):
+        for name, payload in read_rcc(rcc).items():
+            directory, _, file_name = name.rpartition("/")
+            if not any(directory.endswith(wanted) for wanted in GCOMPRIS_FOLDERS) or file_name in GCOMPRIS_NOT_PHOTOS:
+                continue
+            if not file_name.lower().endswith(".webp"):
+                continue
+            with Image.open(io.BytesIO(payload)) as image:
+                if min(image.size) < GCOMPRIS_MIN_SIDE:
+                    continue
+            stem = f"gcompris_{directory.rsplit('/', 1)[-1]}_{Path(file_name).stem}"
+            target = folder / f"{stem}.webp"
+            target.write_bytes(payload)
+            found.append(("gcompris-qt-data", target, target.name))
+    return found
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("output", type=Path, help="new folder for train/, validation/ and DATACARD.md")
@@ -120,6 +165,9 @@ def main() -> int:
         root = fetch_debian(package, cache)
         shutil.copy(root / "usr/share/doc" / package / "copyright", args.output / "licences" / f"{package}.txt")
         sources += [(package, root / folder / name, name) for name in names]
+    gcompris = fetch_debian("gcompris-qt-data", cache)
+    shutil.copy(gcompris / "usr/share/doc/gcompris-qt-data/copyright", args.output / "licences" / "gcompris-qt-data.txt")
+    sources += gcompris_photos(gcompris, cache / "gcompris-photos")
     import skimage
 
     skimage_data = Path(skimage.__file__).parent / "data"
@@ -146,8 +194,8 @@ def main() -> int:
         f"{int(np.median([w for w, _ in sizes['train'] + sizes['validation']]))}x{int(np.median([h for _, h in sizes['train'] + sizes['validation']]))}.",
         "Sources: Debian packages (apt-get download + dpkg-deb -x, not installed), the scikit-image package and the",
         "scikit-learn wheel. Photos were picked by explicit lists; drawings, renders and abstract wallpapers were left out.",
-        "Content: landscapes, plants and flowers, insects and animals, textures (bark, rock, water), buildings; no faces",
-        "except scikit-image's astronaut. The licence files of every source are in licences/.",
+        "Content: landscapes, plants and flowers, animals, fishes, monuments and buildings, objects, textures (bark, rock,",
+        "water); almost no faces. The licence files of every source are in licences/.",
         "",
         "| split | file | source | size | licence |",
         "|---|---|---|---|---|",

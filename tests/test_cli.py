@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from glcic.cli import NO_MODEL, main
+from glcic.cli import main
 from glcic.image_io import read_image
 from glcic.inference.postprocess import blend_region
 
@@ -123,10 +123,24 @@ def test_folder_goes_on_past_a_corrupt_image_and_reports_it(model_path, tmp_path
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["good.png"]
 
 
-def test_missing_model_is_explained(files, tmp_path, capsys):
+def test_without_model_the_bundled_model_completes(files, tmp_path):
+    from glcic.image_io import read_image
+
+    image, mask, hole = files
+    assert run("complete", image, "--mask", mask, "-o", tmp_path / "out.png") == 0
+    original = read_image(image)
+    completed = read_image(tmp_path / "out.png")
+    assert completed.shape == original.shape and (completed[~hole] == original[~hole]).all()
+
+
+def test_a_missing_bundled_model_is_explained(files, tmp_path, capsys, monkeypatch):
+    import glcic.model_file
+
+    monkeypatch.setattr(glcic.model_file, "BUNDLED_MODEL", tmp_path / "gone.safetensors")
     image, mask, _ = files
     assert run("complete", image, "--mask", mask, "-o", tmp_path / "out.png") == 1
-    assert NO_MODEL in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "bundled model is missing" in err and "--model" in err
     assert not (tmp_path / "out.png").exists()
 
 

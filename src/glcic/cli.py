@@ -66,12 +66,6 @@ TRAIN_FLAGS = [
     ("--sync-batchnorm", "sync_batchnorm", "under torchrun: batch-norm statistics over the global batch"),
 ]
 
-NO_MODEL = (
-    "no model given: pass --model PATH (a .safetensors model file made by `glcic export`); "
-    "this version of glcic does not bundle a trained model yet"
-)
-
-
 def _positive_int(text: str) -> int:
     value = int(text)
     if value <= 0:
@@ -134,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     complete.add_argument("image", type=Path, help="image file, or a folder of images")
     complete.add_argument("--mask", type=Path, required=True, help="mask file, or a folder of masks")
     complete.add_argument("-o", "--output", type=Path, required=True, help="output file, or folder")
-    complete.add_argument("--model", type=Path, default=None, help="model file (.safetensors)")
+    complete.add_argument("--model", type=Path, default=None, help="model file (.safetensors); default: the bundled model")
     complete.add_argument("--no-postprocess", action="store_true", help="skip fast marching + Poisson blending")
     complete.add_argument("--max-side", type=_positive_int, default=None, help="downscale so the longer side is at most this for the network")
     complete.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
@@ -170,7 +164,8 @@ def _add_evaluation_parsers(commands, formatter) -> None:
     )
     evaluate.add_argument("--data", type=Path, required=True, help="folder of ground-truth images (searched recursively)")
     evaluate.add_argument("-o", "--output", type=Path, required=True, help="new (or empty) output folder")
-    evaluate.add_argument("--model", type=Path, help="model file; without it the glcic methods are skipped")
+    evaluate.add_argument("--model", type=Path, help="model file (default: the bundled model)")
+    evaluate.add_argument("--no-model", action="store_true", help="classical methods only: skip the glcic methods")
     evaluate.add_argument("--protocol", choices=list_protocols(), default="paper", help="mask protocol")
     evaluate.add_argument("--seed", type=_natural_int, default=0, help="seed of the mask set")
     evaluate.add_argument("--masks", type=Path, help="reuse the mask set saved in this folder (OUT/masks of an earlier run)")
@@ -255,9 +250,7 @@ def _load(args):
     from glcic.inference.complete import resolve_device
     from glcic.model_file import load_model
 
-    if args.model is None:
-        raise GlcicError(NO_MODEL)
-    return load_model(args.model, resolve_device(args.device), args.channels_last)
+    return load_model(args.model, resolve_device(args.device), args.channels_last)  # None: the bundled model
 
 
 def _match_folders(images_dir: Path, masks_dir: Path) -> list[tuple[Path, Path]]:
@@ -424,11 +417,11 @@ def run_evaluate(args) -> int:
     from glcic.evaluation import evaluate
 
     model = None
-    if args.model is not None:
+    if not args.no_model:
         from glcic.inference.complete import resolve_device
         from glcic.model_file import load_model
 
-        model = load_model(args.model, resolve_device(args.device))
+        model = load_model(args.model, resolve_device(args.device))  # None: the bundled model
     methods = [name.strip() for name in args.methods.split(",") if name.strip()]
     result = evaluate(args.data, args.output, model=model, protocol=args.protocol, seed=args.seed, masks=args.masks,
                       methods=methods, limit=args.limit, sheet_images=args.sheet_images, progress=not args.no_progress)

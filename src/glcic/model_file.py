@@ -22,6 +22,7 @@ from glcic.utils import write_atomic
 from glcic.models.completion import CompletionNetwork, fuse_batchnorm
 
 CONFIG_KEY = "glcic.config"
+BUNDLED_MODEL = Path(__file__).parent / "assets" / "glcic-cpu.safetensors"  # see assets/MODEL_CARD.md
 _PICKLE_MAGIC = (b"PK\x03\x04", b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05")  # zip (torch.save) or raw pickle
 
 
@@ -115,8 +116,15 @@ def load_network(path: str | os.PathLike) -> tuple[CompletionNetwork, ModelConfi
     return network, config
 
 
-def load_model(path: str | os.PathLike, device: str | torch.device = "cpu", channels_last: bool = False) -> CompletionModel:
-    """Load a model file for inference: one call, nothing unpickled."""
-    network, config = load_network(path)
+def bundled_model_path() -> Path:
+    """The model that ships with glcic (trained with `glcic train`; see assets/MODEL_CARD.md)."""
+    if not BUNDLED_MODEL.is_file():
+        raise ModelFileError(f"the bundled model is missing from this installation ({BUNDLED_MODEL}); pass --model PATH")
+    return BUNDLED_MODEL
+
+
+def load_model(path: str | os.PathLike | None = None, device: str | torch.device = "cpu", channels_last: bool = False) -> CompletionModel:
+    """Load a model file for inference (the bundled model when `path` is None): nothing unpickled."""
+    network, config = load_network(bundled_model_path() if path is None else path)
     model = CompletionModel(fuse_batchnorm(network.eval()), config, torch.device("cpu"))
     return model.to(device, channels_last)
