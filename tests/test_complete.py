@@ -193,3 +193,25 @@ def test_unavailable_device_is_an_error(model, photo):
 def test_completion_is_deterministic(model, photo):
     hole = box_mask(96, 128, (20, 30, 40, 50))
     np.testing.assert_array_equal(glcic.complete(model, photo, hole), glcic.complete(model, photo, hole))
+
+
+def test_the_model_working_scale_downscales_larger_images_unless_native(tmp_path):
+    import dataclasses
+
+    from conftest import tiny_network
+    from glcic.config import ModelConfig
+    from glcic.model_file import load_model, save_model
+
+    image, hole = scene(96, 128), box_mask(96, 128, (30, 40, 30, 40))
+    paths = {}
+    for name, working in (("plain", None), ("small", 32), ("large", 96)):
+        paths[name] = tmp_path / f"{name}.safetensors"
+        save_model(paths[name], tiny_network(), ModelConfig(width=0.125, working_short_side=working))
+    plain, small, large = (load_model(paths[name]) for name in ("plain", "small", "large"))
+    native = glcic.complete(plain, image, hole, postprocess=False)
+    assert np.array_equal(glcic.complete(large, image, hole, postprocess=False), native)  # short side 96 <= 96: no change
+    downscaled = glcic.complete(small, image, hole, postprocess=False)
+    assert not np.array_equal(downscaled, native) and np.array_equal(downscaled[~hole], image[~hole])
+    assert np.array_equal(downscaled, glcic.complete(plain, image, hole, postprocess=False, max_side=43))  # 128 * 32 / 96
+    assert np.array_equal(glcic.complete(small, image, hole, postprocess=False, native=True), native)
+    assert dataclasses.asdict(small.config)["working_short_side"] == 32

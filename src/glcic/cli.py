@@ -131,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     complete.add_argument("--model", type=Path, default=None, help="model file (.safetensors); default: the bundled model")
     complete.add_argument("--no-postprocess", action="store_true", help="skip fast marching + Poisson blending")
     complete.add_argument("--max-side", type=_positive_int, default=None, help="downscale so the longer side is at most this for the network")
+    complete.add_argument("--native", action="store_true", help="run the network at full size, ignoring the model's working scale (see glcic info)")
     complete.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
     complete.add_argument("--precision", choices=sorted(PRECISIONS), default="fp32", help="network precision (bf16 uses autocast)")
     complete.add_argument("--channels-last", action="store_true", help="channels_last memory format (faster in fp32 and bf16; see the README's benchmarks)")
@@ -148,6 +149,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("run_dir", type=Path, metavar="RUN", help="training run folder")
     export.add_argument("-o", "--output", type=Path, required=True, help="model file to write (.safetensors)")
     export.add_argument("--fp16", action="store_true", help="store weights as float16 (half the size)")
+    export.add_argument("--working-short-side", type=_positive_int, help="the scale completion runs at: larger images are "
+                        "downscaled so their short side is this (default: the middle of the training resize range)")
     export.set_defaults(handler=run_export)
     _add_evaluation_parsers(commands, formatter)
     return parser
@@ -225,6 +228,7 @@ def _complete_options(args) -> dict:
     return dict(
         postprocess=not args.no_postprocess,
         max_side=args.max_side,
+        native=args.native,
         precision=args.precision,
         threshold=args.threshold,
         invert_mask=args.invert_mask,
@@ -408,7 +412,7 @@ def run_export(args) -> int:
         raise GlcicError(f"model file name must end in .safetensors, got {args.output}")
     if not args.output.parent.is_dir():
         raise GlcicError(f"output folder does not exist: {args.output.parent}")
-    config = export_model(args.run_dir, args.output, torch.float16 if args.fp16 else torch.float32)
+    config = export_model(args.run_dir, args.output, torch.float16 if args.fp16 else torch.float32, args.working_short_side)
     print(f"wrote {args.output} (iteration {config.notes['iteration']}, {config.notes['phase']} phase)", file=sys.stderr)
     return 0
 

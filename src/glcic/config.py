@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-MODEL_FORMAT_VERSION = 1  # bump when a model file changes in a way old readers cannot load
+MODEL_FORMAT_VERSION = 2  # bump when a model file changes in a way old readers cannot load (2: working_short_side)
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,7 @@ class ModelConfig:
     hole_sampler: str = "rectangle"  # holes seen in training (see glcic.masks)
     hole_min: int = 96  # hole side range in training, px (paper: 96-128)
     hole_max: int = 128
+    working_short_side: int | None = None  # completion downscales images whose short side is larger to this (None: never)
     format_version: int = MODEL_FORMAT_VERSION
     notes: dict[str, Any] = field(default_factory=dict)  # free-form provenance: data, iterations, ...
 
@@ -38,6 +39,8 @@ class ModelConfig:
         object.__setattr__(self, "mean_pixel", mean)
         if not 0 < self.hole_min <= self.hole_max:
             raise ValueError(f"need 0 < hole_min <= hole_max, got {self.hole_min}, {self.hole_max}")
+        if self.working_short_side is not None and not (isinstance(self.working_short_side, int) and self.working_short_side >= 8):
+            raise ValueError(f"working_short_side must be None or an integer >= 8, got {self.working_short_side!r}")
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)

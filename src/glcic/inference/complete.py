@@ -84,14 +84,20 @@ def predict(
     return output.cpu().numpy()
 
 
-def _predict_at_most(model: CompletionModel, rgb: np.ndarray, hole: np.ndarray, max_side: int | None, precision: str):
-    """`predict`, on a copy downscaled so that its longer side is at most `max_side`, upscaled back."""
+def _predict_at_most(model: CompletionModel, rgb: np.ndarray, hole: np.ndarray, max_side: int | None, precision: str, native: bool = False):
+    """`predict`, on a copy downscaled so that its longer side is at most `max_side` and (unless
+    `native`) its short side at most the model's working short side; upscaled back."""
     import cv2
 
     height, width = hole.shape
-    if max_side is None or max(height, width) <= max_side:
+    factor = 1.0
+    if max_side is not None:
+        factor = min(factor, max_side / max(height, width))
+    working = model.config.working_short_side
+    if working is not None and not native:
+        factor = min(factor, working / min(height, width))
+    if factor >= 1.0:
         return predict(model, rgb, hole, precision)
-    factor = max_side / max(height, width)
     small = (max(MIN_SIDE, round(width * factor)), max(MIN_SIDE, round(height * factor)))  # (w, h) for OpenCV
     small_rgb = cv2.resize(rgb, small, interpolation=cv2.INTER_AREA)
     small_hole = cv2.resize(hole.astype(np.float32), small, interpolation=cv2.INTER_AREA) > 0  # any coverage = hole
@@ -106,6 +112,7 @@ def complete(
     *,
     postprocess: bool = True,
     max_side: int | None = None,
+    native: bool = False,
     device: str | torch.device | None = None,
     precision: str = "fp32",
     channels_last: bool | None = None,
@@ -121,6 +128,8 @@ def complete(
         array is used as is (True = hole).
     postprocess: the paper's fast marching + Poisson blending (changes the hole and `margin` px around it).
     max_side: run the network on a copy whose longer side is at most this many pixels.
+    native: ignore the model's working scale (`config.working_short_side`: images whose short side is
+        larger run on a copy downscaled to it, the scale the model was trained at) and run at full size.
     device / precision / channels_last: where and how the network runs ("fp32", "bf16", "fp16" on GPU);
         None keeps the model's current device and memory format.
     """
@@ -142,7 +151,7 @@ def complete(
         model.to(resolve_device(device) if device is not None else model.device, channels_last)
 
     rgb = split_rgb(array)  # (H, W, 3) float32 in [0, 1]
-    prediction = _predict_at_most(model, rgb, hole, max_side, precision)  # (H, W, 3)
+    prediction = _predict_at_most(model, rgb, hole, max_side, precision, native)  # (H, W, 3)
     if postprocess:
         completed, region = poisson_blend(rgb, hole, prediction, margin)
     else:

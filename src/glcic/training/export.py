@@ -11,9 +11,14 @@ from glcic.config import ModelConfig
 from glcic.training.checkpoint import load_checkpoint
 
 
-def export_model(run_dir: str | os.PathLike, output: str | os.PathLike, dtype: torch.dtype = torch.float32) -> ModelConfig:
+def export_model(run_dir: str | os.PathLike, output: str | os.PathLike, dtype: torch.dtype = torch.float32,
+                 working_short_side: int | None = None) -> ModelConfig:
     """Write the completion network of RUN's last checkpoint, with its mean pixel, training
-    resolution, holes and provenance, as a safetensors model file (see glcic.model_file)."""
+    resolution, holes and provenance, as a safetensors model file (see glcic.model_file).
+
+    `working_short_side` (default: the middle of the training resize range, e.g. 320 for the paper's
+    [256, 384]) is the scale the network saw its training images at; `complete` downscales larger
+    images to it unless asked to run at native size."""
     from glcic.model_file import save_model
     from glcic.models.completion import CompletionNetwork
 
@@ -28,6 +33,7 @@ def export_model(run_dir: str | os.PathLike, output: str | os.PathLike, dtype: t
         hole_sampler=config.hole_sampler,
         hole_min=config.hole_min,
         hole_max=config.hole_max,
+        working_short_side=working_short_side or (config.resize_min + config.resize_max) // 2,
         notes={
             "trained_with": "glcic train",
             "preset": config.preset,
