@@ -24,9 +24,9 @@ from contextlib import nullcontext
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from glcic.evaluation.timing import PAPER_SECONDS, cpu_bf16_support  # Table 4; which bf16 instructions the CPU has
 from glcic.models.completion import CompletionNetwork, fuse_batchnorm
 
-PAPER_SECONDS = {512: (2.286, 0.141), 768: (4.933, 0.312), 1024: (8.262, 0.561)}  # Table 4: 8-core CPU, Titan X
 
 
 def modes(network: CompletionNetwork):
@@ -59,16 +59,6 @@ def time_forward(module, size: int, channels_last: bool, dtype, repeats: int) ->
             if index:  # the first run is a warm-up
                 times.append(time.perf_counter() - start)
     return statistics.median(times)
-
-
-def cpu_bf16_support() -> str:
-    """Which bf16 instructions the CPU has: without AMX or AVX512-BF16, bf16 is emulated (slow)."""
-    try:
-        flags = next(line for line in open("/proc/cpuinfo") if line.startswith("flags")).split()
-    except (OSError, StopIteration):
-        return "unknown"
-    found = [flag for flag in ("amx_bf16", "avx512_bf16") if flag in flags]
-    return ", ".join(found) if found else "none (bf16 is emulated)"
 
 
 def main() -> None:

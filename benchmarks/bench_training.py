@@ -90,7 +90,7 @@ def main() -> None:
         print(json.dumps(measure(*args.child, args.batch_size, args.warmup, args.iterations, args.device, args.width)))
         return
 
-    from bench_inference import cpu_bf16_support  # same folder
+    from glcic.evaluation.timing import cpu_bf16_support
 
     print(f"CPU: {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}, "
           f"bf16 instructions: {cpu_bf16_support()}, device {args.device}, batch {args.batch_size}, width {args.width or 'preset'}, "

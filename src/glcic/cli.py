@@ -419,7 +419,9 @@ def run_export(args) -> int:
 
 def run_evaluate(args) -> int:
     from glcic.evaluation import evaluate
+    from glcic.evaluation.evaluate import check_output_folder
 
+    check_output_folder(args.output)  # before the model loads
     model = None
     if not args.no_model:
         from glcic.inference.complete import resolve_device

@@ -18,3 +18,7 @@ class MaskError(GlcicError):
 
 class ModelFileError(GlcicError):
     """A file that is not a loadable glcic model."""
+
+
+class UnknownChoiceError(GlcicError, ValueError):
+    """A name that is not in a registry (hole sampler, mask protocol, method, metric, preset)."""

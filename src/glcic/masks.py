@@ -20,6 +20,8 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
+from glcic.utils import Registry
+
 
 class Box(NamedTuple):
     top: int
@@ -32,14 +34,13 @@ class Box(NamedTuple):
 
 
 HoleSampler = Callable[[int, int, np.random.Generator], np.ndarray]
-_HOLE_SAMPLERS: dict[str, type] = {}
+_HOLE_SAMPLERS = Registry("hole sampler")
 
 
 def register_hole_sampler(name: str):
     def decorate(cls):
-        _HOLE_SAMPLERS[name] = cls
         cls.name = name
-        return cls
+        return _HOLE_SAMPLERS.register(name, cls)
 
     return decorate
 
@@ -50,9 +51,7 @@ def list_hole_samplers() -> list[str]:
 
 def make_hole_sampler(name: str, **params) -> HoleSampler:
     """The sampler registered as `name`, configured with `params` (see each class for its fields)."""
-    if name not in _HOLE_SAMPLERS:
-        raise ValueError(f"unknown hole sampler {name!r}; choose one of {list_hole_samplers()}")
-    return _HOLE_SAMPLERS[name](**params)
+    return _HOLE_SAMPLERS.choose(name)(**params)
 
 
 def _box_mask(height: int, width: int, box: Box) -> np.ndarray:

@@ -19,3 +19,36 @@ def write_atomic(path: str | os.PathLike, data: bytes) -> None:
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+class Registry(dict):
+    """Named choices a user picks from (hole samplers, mask protocols, methods, metrics).
+
+    `registry.register(name)` is a decorator (or `register(name, value)` a call); `names()` lists the
+    choices; `choose(name)` returns one, or raises an error that lists the valid names.
+    """
+
+    def __init__(self, kind: str):
+        super().__init__()
+        self.kind = kind
+
+    def register(self, name: str, value=None):
+        if value is not None:
+            self[name] = value
+            return value
+
+        def decorate(item):
+            self[name] = item
+            return item
+
+        return decorate
+
+    def names(self) -> list[str]:
+        return list(self)
+
+    def choose(self, name: str):
+        if name not in self:
+            from glcic.errors import UnknownChoiceError
+
+            raise UnknownChoiceError(f"unknown {self.kind} {name!r}; choose one of {sorted(self)}")
+        return self[name]

@@ -20,6 +20,8 @@ from typing import Callable
 
 import numpy as np
 
+from glcic.utils import Registry
+
 
 @dataclass
 class Context:
@@ -36,27 +38,23 @@ class Method:
     description: str = ""
 
 
-_METHODS: dict[str, Method] = {}
+_METHODS = Registry("method")
 
 
 def register_method(name: str, requires: tuple[str, ...] = (), needs_model: bool = False, description: str = ""):
     def decorate(function):
-        _METHODS[name] = Method(name, function, requires, needs_model, description)
+        _METHODS.register(name, Method(name, function, requires, needs_model, description))
         return function
 
     return decorate
 
 
 def list_methods() -> list[str]:
-    return list(_METHODS)
+    return _METHODS.names()
 
 
 def get_method(name: str) -> Method:
-    if name not in _METHODS:
-        from glcic.errors import GlcicError
-
-        raise GlcicError(f"unknown method {name!r}; choose from {list_methods()}")
-    return _METHODS[name]
+    return _METHODS.choose(name)
 
 
 def unavailable_reason(method: Method, context: Context) -> str | None:

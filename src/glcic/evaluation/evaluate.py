@@ -38,7 +38,7 @@ class Evaluation:
     output: Path
 
 
-def _check_output(output: Path) -> None:
+def check_output_folder(output: Path) -> None:
     if output.exists() and (not output.is_dir() or any(output.iterdir())):
         raise GlcicError(f"output folder {output} already exists and is not empty; choose a new one (its results are kept)")
     if not output.parent.is_dir():
@@ -80,7 +80,7 @@ def evaluate(
     from tqdm import tqdm
 
     data, output = Path(data), Path(output)
-    _check_output(output)
+    check_output_folder(output)
     chosen = [get_method(name) for name in (methods or list_methods())]
     names, photos, unreadable = _load_images(data, limit)
     if masks is not None:

@@ -15,27 +15,23 @@ from typing import Callable
 
 import numpy as np
 
+from glcic.utils import Registry
+
 Metric = Callable[[np.ndarray, np.ndarray, np.ndarray], float]
-_METRICS: dict[str, Metric] = {}
+_METRICS = Registry("metric")
 HIGHER_IS_BETTER = {"hole_l1": False, "psnr": True, "ssim": True}
 
 
 def register_metric(name: str):
-    def decorate(function: Metric) -> Metric:
-        _METRICS[name] = function
-        return function
-
-    return decorate
+    return _METRICS.register(name)
 
 
 def list_metrics() -> list[str]:
-    return list(_METRICS)
+    return _METRICS.names()
 
 
 def get_metric(name: str) -> Metric:
-    if name not in _METRICS:
-        raise ValueError(f"unknown metric {name!r}; choose from {list_metrics()}")
-    return _METRICS[name]
+    return _METRICS.choose(name)
 
 
 @register_metric("hole_l1")

@@ -27,6 +27,7 @@ import numpy as np
 
 from glcic.errors import GlcicError
 from glcic.masks import Box, _box_mask, make_hole_sampler
+from glcic.utils import Registry
 
 MASKSET_FILE = "maskset.json"
 
@@ -46,22 +47,19 @@ def _square_holes(rng: np.random.Generator, size: int = 256, low: int = 108, hig
     return _box_mask(size, size, Box(top, left, height, width))
 
 
-_PROTOCOLS: dict[str, Protocol] = {}
+_PROTOCOLS = Registry("mask protocol")
 
 
 def register_protocol(protocol: Protocol) -> Protocol:
-    _PROTOCOLS[protocol.name] = protocol
-    return protocol
+    return _PROTOCOLS.register(protocol.name, protocol)
 
 
 def list_protocols() -> list[str]:
-    return list(_PROTOCOLS)
+    return _PROTOCOLS.names()
 
 
 def get_protocol(name: str) -> Protocol:
-    if name not in _PROTOCOLS:
-        raise GlcicError(f"unknown mask protocol {name!r}; choose one of {list_protocols()}")
-    return _PROTOCOLS[name]
+    return _PROTOCOLS.choose(name)
 
 
 register_protocol(Protocol("paper", 256, lambda rng: make_hole_sampler("rectangle", hole_min=96, hole_max=128)(256, 256, rng),
