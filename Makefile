@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # glibc hands big tensors back to the OS after every use; these settings keep them (see SPEC / README).
 export GLIBC_TUNABLES ?= glibc.malloc.mmap_threshold=4294967296:glibc.malloc.trim_threshold=17179869184
 
-.PHONY: install demo test bench bench-train clean
+.PHONY: install demo test bench bench-train photos results clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,7 @@ install: $(VENV)/.installed
 
 # complete the example images with the bundled model, offline
 demo: install
+	mkdir -p outputs
 	$(BIN)/glcic complete examples/images --mask examples/masks -o outputs/demo
 	@echo "results: outputs/demo/ (inputs in examples/images, masks in examples/masks)"
 
@@ -31,6 +32,19 @@ bench: install
 
 bench-train: install
 	$(BIN)/python benchmarks/bench_training.py
+
+# the offline photo data set (Debian packages, scikit-image, scikit-learn), not stored in the repository
+photos: install
+	test -d data/photos || $(BIN)/python scripts/build_photos.py data/photos --cache data/packages
+
+# the README's Results: every method on the validation photos under each mask protocol, and Table 4
+results: photos
+	for protocol in paper square center free_form; do \
+		rm -rf results/$$protocol; mkdir -p results; \
+		$(BIN)/glcic evaluate --data data/photos/validation -o results/$$protocol --protocol $$protocol --seed 0 --no-progress \
+			> /dev/null || exit 1; \
+	done
+	rm -f results/table4.md && $(BIN)/glcic bench --repeats 2 -o results/table4.md > /dev/null
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache

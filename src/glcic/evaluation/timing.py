@@ -99,7 +99,8 @@ def table4(model=None, sizes=(512, 768, 1024), devices: list[str] | None = None,
                 progress(f"{size} px {device} {precision}{' channels_last' if channels_last else ''}: {seconds:.3f} s")
         paper = PAPER_SECONDS.get(size)
         paper_cell = f"{paper[0]} / {paper[1]}" if paper else "-"
-        lines.append(f"| {size} | {size * size:,} | {gflops[size]:.3g} | " + " | ".join(cells) + f" | {paper_cell} |")
+        gflop = f"{gflops[size]:.0f}" if gflops[size] >= 10 else f"{gflops[size]:.2g}"
+        lines.append(f"| {size} | {size * size:,} | {gflop} | " + " | ".join(cells) + f" | {paper_cell} |")
     model.to("cpu", False)
     lines += ["", "Paper: Table 4, Intel i7-5960X (8 cores) / NVIDIA Titan X. CL = channels_last. "
               "Time is the network with its pre- and post-copies, no Poisson blending."]
