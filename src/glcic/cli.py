@@ -10,9 +10,10 @@ from pathlib import Path
 from glcic.errors import GlcicError
 
 EXAMPLES = """examples:
+  glcic complete photo.jpg --mask mask.png -o out.png                 # the bundled model
   glcic complete photo.jpg --mask mask.png -o out.png --model model.safetensors
-  glcic complete photos/ --mask masks/ -o completed/ --model model.safetensors --precision bf16 --channels-last
-  glcic complete big.jpg --mask big_mask.png -o out.png --model model.safetensors --max-side 1024
+  glcic complete photos/ --mask masks/ -o completed/ --precision bf16 --channels-last
+  glcic complete big.jpg --mask big_mask.png -o out.png --max-side 1024
   glcic info model.safetensors
   glcic train --data photos/ --run-dir runs/cpu --preset cpu
   glcic train --resume runs/cpu
