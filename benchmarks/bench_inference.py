@@ -22,9 +22,8 @@ import time
 from contextlib import nullcontext
 
 import torch
-from torch.utils.flop_counter import FlopCounterMode
 
-from glcic.evaluation.timing import PAPER_SECONDS, cpu_bf16_support  # Table 4; which bf16 instructions the CPU has
+from glcic.evaluation.timing import PAPER_SECONDS, cpu_bf16_support, network_gflop  # Table 4; which bf16 instructions the CPU has
 from glcic.models.completion import CompletionNetwork, fuse_batchnorm
 
 
@@ -38,12 +37,6 @@ def modes(network: CompletionNetwork):
         ("fp32 channels_last", fused_channels_last, True, None),
         ("bf16 channels_last", fused_channels_last, True, torch.bfloat16),
     ], fused
-
-
-def flops(network: torch.nn.Module, size: int) -> float:
-    with FlopCounterMode(display=False) as counter, torch.inference_mode():
-        network(torch.zeros(1, 4, size, size))
-    return counter.get_total_flops()
 
 
 def time_forward(module, size: int, channels_last: bool, dtype, repeats: int) -> float:
@@ -79,7 +72,7 @@ def main() -> None:
           " | ".join(f"{name} speed-up" for name in names[1:]) + " | paper CPU / GPU s |")
     print("|---" * (3 + 2 * len(names)) + "|")
     for size in args.sizes:
-        gflop = flops(fused, size) / 1e9
+        gflop = network_gflop(fused, size)
         seconds = [time_forward(module, size, cl, dtype, args.repeats) for _, module, cl, dtype in configurations]
         paper = PAPER_SECONDS.get(size)
         cells = [f"{s:.3f} ({gflop / s:.0f})" for s in seconds]

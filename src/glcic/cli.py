@@ -327,12 +327,17 @@ def run_info(args) -> int:
     return 0
 
 
+def _given_train_options(args) -> dict:
+    """The TrainConfig fields set on the command line (options and flags left out are None)."""
+    fields = [field for _, field, _, _ in TRAIN_OPTIONS] + [field for _, field, _ in TRAIN_FLAGS]
+    return {field: getattr(args, field) for field in fields if getattr(args, field) is not None}
+
+
 def _train_config(args):
     """The preset, with the options given on the command line (and --fine-tune's implications)."""
     from glcic.training.config import preset
 
-    overrides = {field: getattr(args, field) for _, field, _, _ in TRAIN_OPTIONS if getattr(args, field) is not None}
-    overrides.update({field: getattr(args, field) for _, field, _ in TRAIN_FLAGS if getattr(args, field) is not None})
+    overrides = _given_train_options(args)
     overrides["data"] = str(args.data)
     if args.validation_data is not None:
         overrides["validation_data"] = str(args.validation_data)
@@ -357,18 +362,13 @@ def run_train(args) -> int:
     if args.resume is not None:
         if args.run_dir is not None or args.data is not None or args.fine_tune is not None:
             raise GlcicError("--resume RUN continues a run as it was configured; do not combine it with --run-dir, --data or --fine-tune")
-        from glcic.training.loop import RESUME_OVERRIDES as allowed
-
-        overrides = {field: getattr(args, field) for _, field, _, _ in TRAIN_OPTIONS if getattr(args, field) is not None}
-        flags = [field for _, field, _ in TRAIN_FLAGS if getattr(args, field) is not None]
-        refused = sorted(set(overrides) - set(allowed)) + flags
-        if refused:
-            raise GlcicError(f"cannot change {refused} when resuming; only {sorted(allowed)}")
+        overrides = _given_train_options(args)
         if args.dry_run:
             from glcic.training.checkpoint import load_checkpoint
+            from glcic.training.loop import resumed_config
 
             state = load_checkpoint(args.resume)
-            print(json.dumps({"config": state["config"].replace(**overrides).to_dict(), "iteration": state["iteration"]}, indent=2))
+            print(json.dumps({"config": resumed_config(state["config"], overrides).to_dict(), "iteration": state["iteration"]}, indent=2))
             return 0
         result = train(None, args.resume, resume=True, device=args.device, stop_after=args.stop_after,
                        progress=not args.no_progress, overrides=overrides)

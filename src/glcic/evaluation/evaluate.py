@@ -45,7 +45,8 @@ def check_output_folder(output: Path) -> None:
         raise GlcicError(f"output folder's parent does not exist: {output.parent}")
 
 
-def _load_images(data: Path, limit: int | None) -> tuple[list[str], list[np.ndarray], list[str]]:
+def _load_images(data: Path, limit: int | None, size: int) -> tuple[list[str], list[np.ndarray], list[str]]:
+    """Readable images under `data`, each resized and centre-cropped to `size` as it is read."""
     from glcic.data import find_images, load_rgb
 
     if not data.is_dir():
@@ -55,7 +56,7 @@ def _load_images(data: Path, limit: int | None) -> tuple[list[str], list[np.ndar
         if limit is not None and len(images) >= limit:
             break
         try:
-            images.append(load_rgb(path))
+            images.append(prepare_image(load_rgb(path), size))
             names.append(path.relative_to(data).as_posix())
         except Exception:  # noqa: BLE001 - reported, not fatal
             unreadable.append(path.relative_to(data).as_posix())
@@ -82,18 +83,16 @@ def evaluate(
     data, output = Path(data), Path(output)
     check_output_folder(output)
     chosen = [get_method(name) for name in (methods or list_methods())]
-    names, photos, unreadable = _load_images(data, limit)
-    if masks is not None:
-        manifest, holes = load_mask_set(masks)
-        spec = get_protocol(manifest["protocol"])
+    manifest, holes = load_mask_set(masks) if masks is not None else (None, None)
+    spec = get_protocol(manifest["protocol"] if manifest else protocol)
+    names, images, unreadable = _load_images(data, limit, spec.image_size)
+    if manifest is not None:
         saved_names = [entry["image"] for entry in manifest["masks"]]
         if saved_names[: len(names)] != names:
             raise GlcicError(f"mask set {masks} was made for other images ({saved_names[:3]}...) than {data} ({names[:3]}...)")
         seed, holes = manifest["seed"], holes[: len(names)]
     else:
-        spec = get_protocol(protocol)
         holes = make_mask_set(spec, len(names), seed)
-    images = [prepare_image(photo, spec.image_size) for photo in photos]
     output.mkdir(exist_ok=True)
     save_mask_set(output / "masks", spec, seed, names, holes)
 

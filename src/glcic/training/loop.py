@@ -170,6 +170,14 @@ def _resolve_mean_pixel(config: TrainConfig, paths, world) -> TrainConfig:
     return config.replace(mean_pixel=tuple(mean))
 
 
+def resumed_config(config: TrainConfig, overrides: dict) -> TrainConfig:
+    """The config of a resumed run: its own, with only RESUME_OVERRIDES fields changed."""
+    refused = sorted(set(overrides) - set(RESUME_OVERRIDES))
+    if refused:
+        raise GlcicError(f"cannot change {refused} when resuming; only {sorted(RESUME_OVERRIDES)}")
+    return config.replace(**overrides)
+
+
 def train(
     config: TrainConfig | None,
     run_dir: str | Path,
@@ -183,7 +191,7 @@ def train(
     """Train into `run_dir` (new), or continue the run there with `resume=True` (then `config` is
     read from its checkpoint and `overrides` may change the RESUME_OVERRIDES fields).
     `stop_after`: checkpoint and return after this many iterations of this call."""
-    from glcic.data import EpochSampler, TrainingImages, scan_images, validation_batch
+    from glcic.data import scan_images
 
     run_dir = Path(run_dir)
     world = distributed.join(device)
@@ -191,11 +199,7 @@ def train(
         state = None
         if resume:
             state = load_checkpoint(run_dir)
-            config = state["config"]
-            bad = sorted(set(overrides or {}) - set(RESUME_OVERRIDES))
-            if bad:
-                raise GlcicError(f"cannot change {bad} when resuming; only {list(RESUME_OVERRIDES)}")
-            config = config.replace(**(overrides or {}))
+            config = resumed_config(state["config"], overrides or {})
             restore_rng_states(state["rng"])
         else:
             _check_new_run(run_dir)
@@ -226,14 +230,15 @@ def train(
         for reason, files in skipped_files.items():
             for file in files:
                 run.log(f"skipped {reason} image: {file}")
-        return _loop(config, networks, world, run, paths, iteration, stop_after, progress,
-                     TrainingImages, EpochSampler, validation_batch, state)
+        return _loop(config, networks, world, run, paths, iteration, stop_after, progress, state)
     finally:
         distributed.leave(world)
 
 
-def _loop(config, networks, world, run, paths, iteration, stop_after, progress, TrainingImages, EpochSampler, validation_batch, state):
+def _loop(config, networks, world, run, paths, iteration, stop_after, progress, state):
     from tqdm import tqdm
+
+    from glcic.data import EpochSampler, TrainingImages, find_images, validation_batch
 
     device = world.device
     dataset = TrainingImages(paths, config, seed=config.seed)
@@ -247,8 +252,6 @@ def _loop(config, networks, world, run, paths, iteration, stop_after, progress, 
     if world.is_main and config.sample_count:
         validation_paths = paths
         if config.validation_data:
-            from glcic.data import find_images
-
             validation_paths = find_images(config.validation_data)
         validation = validation_batch(validation_paths, config, config.sample_count, config.seed)
     phases = training_phases(config)
