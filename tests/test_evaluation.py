@@ -122,7 +122,7 @@ def test_evaluate_writes_results_table_and_sheet_and_reuses_masks(folder, tmp_pa
 
 
 def test_evaluate_and_bench_commands(folder, tmp_path, model_path):
-    out = tmp_path / "eval"
+    out = tmp_path / "nested" / "eval"  # missing parents are made, as for training runs
     result = subprocess.run([sys.executable, "-m", "glcic", "evaluate", "--data", folder, "-o", out, "--model", model_path,
                              "--protocol", "square", "--methods", "glcic,navier_stokes", "--no-progress"],
                             capture_output=True, text=True, timeout=300)

@@ -41,8 +41,8 @@ class Evaluation:
 def check_output_folder(output: Path) -> None:
     if output.exists() and (not output.is_dir() or any(output.iterdir())):
         raise GlcicError(f"output folder {output} already exists and is not empty; choose a new one (its results are kept)")
-    if not output.parent.is_dir():
-        raise GlcicError(f"output folder's parent does not exist: {output.parent}")
+    if any(parent.exists() and not parent.is_dir() for parent in output.parents):
+        raise GlcicError(f"cannot make output folder {output}: a part of its path is a file")
 
 
 def _load_images(data: Path, limit: int | None, size: int) -> tuple[list[str], list[np.ndarray], list[str]]:
@@ -93,7 +93,7 @@ def evaluate(
         seed, holes = manifest["seed"], holes[: len(names)]
     else:
         holes = make_mask_set(spec, len(names), seed)
-    output.mkdir(exist_ok=True)
+    output.mkdir(parents=True, exist_ok=True)  # like a training run folder
     save_mask_set(output / "masks", spec, seed, names, holes)
 
     context = Context(model=model, seed=seed)
