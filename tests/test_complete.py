@@ -9,7 +9,6 @@ from PIL import Image
 import glcic
 from glcic.errors import GlcicError, MaskError
 from glcic.inference.complete import EmptyMaskWarning, predict
-from glcic.inference.postprocess import blend_region
 from glcic.pixels import split_rgb
 
 from conftest import box_mask, scene
@@ -27,15 +26,14 @@ def test_pixels_outside_the_hole_are_the_input_bit_for_bit(model, postprocess, s
     hole = box_mask(height, width, (height // 4, width // 4, max(1, height // 3), max(1, width // 3)))
     result = glcic.complete(model, image, hole, postprocess=postprocess)
     assert result.shape == image.shape and result.dtype == image.dtype
-    region = blend_region(hole) if postprocess else hole
-    assert outside_unchanged(result, image, region)
+    assert outside_unchanged(result, image, hole)
     assert not np.array_equal(result[hole], image[hole])  # the hole was filled
 
 
 def test_result_is_the_network_output_inside_the_hole(model, photo):
     hole = box_mask(96, 128, (20, 30, 40, 50))
     result = glcic.complete(model, photo, hole, postprocess=False)
-    expected = np.rint(predict(model, split_rgb(photo), hole) * 255).astype(np.uint8)
+    expected = np.rint(predict(model, split_rgb(photo), hole) * 255).astype(np.uint8)  # the whole image, no windows
     np.testing.assert_array_equal(result[hole], expected[hole])
 
 
@@ -54,7 +52,7 @@ def test_many_holes_of_any_shape(model, photo):
     hole = make_hole_sampler("free_form")(96, 128, np.random.default_rng(2))
     hole |= box_mask(96, 128, (0, 0, 10, 10), (86, 118, 10, 10), (40, 60, 1, 1))
     result = glcic.complete(model, photo, hole)
-    assert outside_unchanged(result, photo, blend_region(hole))
+    assert outside_unchanged(result, photo, hole)
 
 
 @pytest.mark.parametrize("shape", [(4096, 24), (24, 4096)])
@@ -63,14 +61,14 @@ def test_4096_px_sides(model, shape):
     hole = box_mask(*shape, (4, 4, 12, 12), (shape[0] - 16, shape[1] - 16, 12, 12))
     result = glcic.complete(model, image, hole)
     assert result.shape == image.shape
-    assert outside_unchanged(result, image, blend_region(hole))
+    assert outside_unchanged(result, image, hole)
 
 
 def test_4096_by_4096_with_holes_at_corners_and_border(model):
     image = np.random.default_rng(0).integers(0, 256, (4096, 4096, 3), dtype=np.uint8)
     hole = box_mask(4096, 4096, (0, 0, 200, 300), (3900, 3950, 196, 146), (2000, 0, 150, 400), (1000, 1000, 300, 300))
     result = glcic.complete(model, image, hole)
-    assert outside_unchanged(result, image, blend_region(hole))
+    assert outside_unchanged(result, image, hole)
 
 
 def test_max_side_downscales_for_the_network_and_keeps_full_resolution(model):
@@ -88,7 +86,7 @@ def test_grey_image(model):
     hole = box_mask(40, 56, (10, 10, 15, 20))
     result = glcic.complete(model, grey, hole)
     assert result.shape == grey.shape and result.dtype == np.uint8
-    assert outside_unchanged(result, grey, blend_region(hole))
+    assert outside_unchanged(result, grey, hole)
 
 
 def test_rgba_keeps_alpha_everywhere(model):
@@ -96,7 +94,7 @@ def test_rgba_keeps_alpha_everywhere(model):
     hole = box_mask(40, 56, (10, 10, 15, 20))
     result = glcic.complete(model, rgba, hole)
     np.testing.assert_array_equal(result[:, :, 3], rgba[:, :, 3])
-    assert outside_unchanged(result, rgba, blend_region(hole))
+    assert outside_unchanged(result, rgba, hole)
 
 
 def test_sixteen_bit_stays_sixteen_bit(model):
@@ -104,7 +102,7 @@ def test_sixteen_bit_stays_sixteen_bit(model):
     hole = box_mask(40, 56, (10, 10, 15, 20))
     result = glcic.complete(model, deep, hole)
     assert result.dtype == np.uint16
-    assert outside_unchanged(result, deep, blend_region(hole))
+    assert outside_unchanged(result, deep, hole)
     assert len(np.unique(result[hole] % 257)) > 1  # hole values use the 16-bit range, not 8-bit steps
 
 
@@ -148,14 +146,21 @@ def test_mask_painted_on_a_transparent_layer(model, photo):
     assert outside_unchanged(result, photo, hole)
 
 
-@pytest.mark.parametrize("options", [dict(precision="bf16"), dict(channels_last=True), dict(precision="bf16", channels_last=True)])
-def test_bf16_and_channels_last_agree_with_fp32(model_path, photo, options):
-    model = glcic.load_model(model_path)
+def test_bf16_agrees_with_fp32(model_path, photo):
+    reference_model = glcic.load_model(model_path, precision="fp32")
+    bf16_model = glcic.load_model(model_path, precision="bf16")
     hole = box_mask(96, 128, (20, 30, 40, 50))
-    reference = glcic.complete(model, photo, hole, postprocess=False).astype(int)
-    result = glcic.complete(model, photo, hole, postprocess=False, **options)
+    reference = glcic.complete(reference_model, photo, hole, postprocess=False).astype(int)
+    result = glcic.complete(bf16_model, photo, hole, postprocess=False)
+    assert bf16_model.precision == "bf16" and reference_model.precision == "fp32"
     assert outside_unchanged(result, photo, hole)
     assert np.abs(result.astype(int) - reference)[hole].mean() < 3  # grey levels
+
+
+def test_auto_precision_follows_the_cpu(model_path):
+    from glcic.devices import cpu_has_amx
+
+    assert glcic.load_model(model_path, precision="auto").precision == ("bf16" if cpu_has_amx() else "fp32")
 
 
 def test_empty_mask_returns_the_image_with_a_warning(model, photo):
@@ -172,9 +177,11 @@ def test_errors_name_the_problem(model, photo):
     with pytest.raises(GlcicError, match="at least 8 px"):
         glcic.complete(model, photo[:7, :7], box_mask(7, 7, (2, 2, 2, 2)))
     with pytest.raises(GlcicError, match="fp16 is for GPUs"):
-        glcic.complete(model, photo, box_mask(96, 128, (2, 2, 9, 9)), precision="fp16")
+        glcic.load_model(precision="fp16")
     with pytest.raises(GlcicError, match="unknown precision"):
-        glcic.complete(model, photo, box_mask(96, 128, (2, 2, 9, 9)), precision="int8")
+        glcic.load_model(precision="int4")
+    with pytest.raises(GlcicError, match="int8 runs through the ONNX backend"):
+        glcic.load_model(precision="int8")
     with pytest.raises(GlcicError, match="float images must hold finite values"):
         glcic.complete(model, np.full((16, 16, 3), 2.0), box_mask(16, 16, (2, 2, 4, 4)))
     with pytest.raises(GlcicError, match="shape"):
@@ -187,7 +194,7 @@ def test_unavailable_device_is_an_error(model, photo):
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
     with pytest.raises(GlcicError, match="CUDA is not available"):
-        glcic.complete(model, photo, box_mask(96, 128, (2, 2, 9, 9)), device="cuda")
+        glcic.load_model(device="cuda")
 
 
 def test_completion_is_deterministic(model, photo):
@@ -195,23 +202,21 @@ def test_completion_is_deterministic(model, photo):
     np.testing.assert_array_equal(glcic.complete(model, photo, hole), glcic.complete(model, photo, hole))
 
 
-def test_the_model_working_scale_downscales_larger_images_unless_native(tmp_path):
-    import dataclasses
-
+def test_holes_deeper_than_the_training_holes_run_downscaled_unless_native(tmp_path):
     from conftest import tiny_network
     from glcic.config import ModelConfig
     from glcic.model_file import load_model, save_model
 
-    image, hole = scene(96, 128), box_mask(96, 128, (30, 40, 30, 40))
-    paths = {}
-    for name, working in (("plain", None), ("small", 32), ("large", 96)):
-        paths[name] = tmp_path / f"{name}.safetensors"
-        save_model(paths[name], tiny_network(), ModelConfig(width=0.125, working_short_side=working))
-    plain, small, large = (load_model(paths[name]) for name in ("plain", "small", "large"))
-    native = glcic.complete(plain, image, hole, postprocess=False)
-    assert np.array_equal(glcic.complete(large, image, hole, postprocess=False), native)  # short side 96 <= 96: no change
-    downscaled = glcic.complete(small, image, hole, postprocess=False)
-    assert not np.array_equal(downscaled, native) and np.array_equal(downscaled[~hole], image[~hole])
-    assert np.array_equal(downscaled, glcic.complete(plain, image, hole, postprocess=False, max_side=43))  # 128 * 32 / 96
-    assert np.array_equal(glcic.complete(small, image, hole, postprocess=False, native=True), native)
-    assert dataclasses.asdict(small.config)["working_short_side"] == 32
+    image = scene(192, 256)
+    deep, shallow = box_mask(192, 256, (40, 40, 80, 100)), box_mask(192, 256, (150, 200, 6, 30))
+    path = tmp_path / "m.safetensors"
+    save_model(path, tiny_network(), ModelConfig(width=0.125, hole_min=8, hole_max=16))  # trained depth 8 px
+    model = load_model(path)
+    both = deep | shallow
+    windowed = glcic.complete(model, image, both, postprocess=False)
+    native = glcic.complete(model, image, both, postprocess=False, native=True)
+    whole = np.rint(predict(model, split_rgb(image), both) * 255).astype(np.uint8)
+    np.testing.assert_array_equal(native[both], whole[both])  # native: exactly the whole-image run
+    np.testing.assert_array_equal(windowed[shallow], whole[shallow])  # a shallow hole keeps full resolution
+    assert not np.array_equal(windowed[deep], whole[deep])  # the deep one ran brought down
+    assert outside_unchanged(windowed, image, both)

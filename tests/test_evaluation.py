@@ -132,9 +132,13 @@ def test_evaluate_and_bench_commands(folder, tmp_path, model_path):
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 1 and "not empty" in result.stderr
     table = tmp_path / "table4.md"
+    rows_file = tmp_path / "bench.json"
     result = subprocess.run([sys.executable, "-m", "glcic", "bench", "--sizes", "64", "96", "--repeats", "1", "--width", "0.125",
-                             "-o", table], capture_output=True, text=True, timeout=300)
+                             "-o", table, "--json", rows_file], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     lines = table.read_text().splitlines()
-    assert lines[2].startswith("| size | pixels | GFLOP | cpu fp32 | cpu fp32 CL | cpu bf16 CL |")
-    assert lines[4].startswith("| 64 | 4,096 |") and lines[5].startswith("| 96 | 9,216 |")
+    assert lines[2].startswith("| size | cpu reference | cpu torch fp32 | cpu torch bf16 |")
+    assert lines[4].startswith("| 64 | ") and lines[5].startswith("| 96 | ") and "(1.00x)" in lines[4]
+    rows = json.loads(rows_file.read_text())
+    assert {tuple(sorted(row)) for row in rows} == {("backend", "device", "gflops_per_s", "precision", "reference", "seconds", "size")}
+    assert sum(row["reference"] for row in rows) == 2 and {row["size"] for row in rows} == {64, 96}

@@ -9,11 +9,11 @@ SIZES = [(256, 256), (128, 128), (160, 200), (300, 180)]
 
 
 def test_registry_lists_the_samplers():
-    assert list_hole_samplers() == ["center", "free_form", "rectangle"]
+    assert list_hole_samplers() == ["blob", "center", "free_form", "mixed", "rectangle"]
 
 
 def test_unknown_sampler_names_the_valid_ones():
-    with pytest.raises(ValueError, match="center.*free_form.*rectangle"):
+    with pytest.raises(ValueError, match="blob.*center.*free_form.*mixed.*rectangle"):
         make_hole_sampler("ellipse")
 
 

@@ -1,14 +1,14 @@
-"""The paper's post-processing: per-hole Poisson blending that also works at the image border.
+"""The paper's post-processing: Poisson blending inside each hole, also at the image border.
 
 A completion whose colours are off by a constant but whose gradients are right must come back as the
 true image: the blend keeps the prediction's gradients and takes its colours from the hole's own
-surroundings. A patch placed a pixel off, or one centre used for all holes, fails this by a wide margin.
+surroundings. Pixels outside the hole never change.
 """
 
 import numpy as np
 import pytest
 
-from glcic.inference.postprocess import blend_region, poisson_blend
+from glcic.inference.postprocess import poisson_blend
 
 from conftest import box_mask
 
@@ -42,34 +42,39 @@ def test_blend_recovers_the_true_colours(name):
     truth = textured_truth()
     hole = box_mask(HEIGHT, WIDTH, *HOLES[name])
     prediction = np.clip(truth + OFFSET, 0, 1)
-    blended, region = poisson_blend(truth, hole, prediction)
+    blended = poisson_blend(truth, hole, prediction)
     naive_error = np.abs(prediction - truth)[hole].mean() * 255
     error = np.abs(blended - truth)[hole].mean() * 255
     assert naive_error > 25
-    assert error < 1.5, f"{name}: mean error {error:.2f} grey levels in the hole"
-    assert np.abs(blended - truth)[region].max() * 255 < 4
+    assert error < 0.01, f"{name}: mean error {error:.3f} grey levels in the hole"  # exact up to float rounding
 
 
 def test_full_width_hole_is_blended_without_failing():
     truth = textured_truth()
     hole = box_mask(HEIGHT, WIDTH, (40, 0, 30, WIDTH))
-    blended, _ = poisson_blend(truth, hole, np.clip(truth + OFFSET, 0, 1))
-    assert np.abs(blended - truth)[hole].mean() * 255 < 3
+    blended = poisson_blend(truth, hole, np.clip(truth + OFFSET, 0, 1))
+    assert np.abs(blended - truth)[hole].mean() * 255 < 0.01
 
 
-@pytest.mark.parametrize("margin", [2, 4, 8])
-def test_blend_changes_only_the_hole_and_its_immediate_border(margin):
+def test_blend_changes_only_the_hole():
     rng = np.random.default_rng(0)
     image = rng.random((HEIGHT, WIDTH, 3)).astype(np.float32)
     prediction = rng.random((HEIGHT, WIDTH, 3)).astype(np.float32)
     hole = box_mask(HEIGHT, WIDTH, (20, 20, 30, 30), (0, 100, 15, 60))
-    blended, region = poisson_blend(image, hole, prediction, margin=margin)
-    np.testing.assert_array_equal(region, blend_region(hole, margin))
-    np.testing.assert_array_equal(blended[~region], image[~region])
-    assert region.sum() < hole.sum() + 2 * margin * (4 * 30 + 2 * 60 + 2 * 15) + 8 * margin**2
+    blended = poisson_blend(image, hole, prediction)
+    np.testing.assert_array_equal(blended[~hole], image[~hole])
+    assert not np.allclose(blended[hole], prediction[hole])  # the hole was blended, not copied
+
+
+def test_blend_meets_the_known_pixels_smoothly():
+    """A flat prediction in a hole of a flat image of another colour comes back as that colour."""
+    image = np.full((HEIGHT, WIDTH, 3), 0.3, np.float32)
+    hole = box_mask(HEIGHT, WIDTH, (30, 30, 40, 60))
+    blended = poisson_blend(image, hole, np.full_like(image, 0.8))
+    np.testing.assert_allclose(blended[hole], 0.3, atol=1e-5)
 
 
 def test_blend_without_hole_is_the_image():
     image = textured_truth()
-    blended, _ = poisson_blend(image, np.zeros((HEIGHT, WIDTH), bool), image * 0)
+    blended = poisson_blend(image, np.zeros((HEIGHT, WIDTH), bool), image * 0)
     np.testing.assert_array_equal(blended, image)

@@ -12,8 +12,8 @@ from glcic.errors import GlcicError
 EXAMPLES = """examples:
   glcic complete photo.jpg --mask mask.png -o out.png                 # the bundled model
   glcic complete photo.jpg --mask mask.png -o out.png --model model.safetensors
-  glcic complete photos/ --mask masks/ -o completed/ --precision bf16 --channels-last
-  glcic complete big.jpg --mask big_mask.png -o out.png --max-side 1024
+  glcic complete photos/ --mask masks/ -o completed/ --device cuda --precision bf16
+  glcic complete big.jpg --mask big_mask.png -o out.png --native
   glcic info model.safetensors
   glcic train --data photos/ --run-dir runs/cpu --preset cpu
   glcic train --resume runs/cpu
@@ -36,7 +36,7 @@ TRAIN_OPTIONS = [
     ("--image-size", "image_size", "_positive_int", "training crop side, px"),
     ("--resize-min", "resize_min", "_positive_int", "smallest edge resized to a random value in [min, max]"),
     ("--resize-max", "resize_max", "_positive_int", "see --resize-min"),
-    ("--hole-sampler", "hole_sampler", str, "hole shape: rectangle, center or free_form"),
+    ("--hole-sampler", "hole_sampler", str, "hole shape: rectangle, center, free_form, blob or mixed"),
     ("--hole-min", "hole_min", "_positive_int", "smallest hole side, px"),
     ("--hole-max", "hole_max", "_positive_int", "largest hole side, px"),
     ("--width", "width", "_positive_float", "completion network channel multiplier (1 = Table 2)"),
@@ -58,11 +58,13 @@ TRAIN_OPTIONS = [
     ("--precision", "precision", str, "fp32, or bf16 autocast (fast with AMX or on GPU only)"),
     ("--checkpoint-every", "checkpoint_every", "_positive_int", "iterations between checkpoints"),
     ("--sample-every", "sample_every", "_positive_int", "iterations between sample sheets"),
+    ("--snapshot-every", "snapshot_every", "_natural_int", "iterations between model files kept in RUN/snapshots (0: none)"),
     ("--log-every", "log_every", "_positive_int", "iterations between metrics records"),
     ("--sample-count", "sample_count", "_natural_int", "validation images per sample sheet"),
 ]
 TRAIN_FLAGS = [
     ("--balance-gradients", "balance_gradients", "scale the adversarial term so its gradient norm is --balance-ratio times the MSE's"),
+    ("--augment", "augment", "mirror images and jitter colours mildly"),
     ("--channels-last", "channels_last", "channels_last memory format (helps bf16; slows fp32 training on CPU)"),
     ("--sync-batchnorm", "sync_batchnorm", "under torchrun: batch-norm statistics over the global batch"),
 ]
@@ -105,7 +107,8 @@ def _threshold(text: str) -> float:
 def build_parser() -> argparse.ArgumentParser:
     from glcic import __version__
     from glcic.image_io import DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES
-    from glcic.inference.complete import PRECISIONS
+    from glcic.devices import PRECISIONS
+    from glcic.model_file import BACKENDS
 
     parser = argparse.ArgumentParser(
         prog="glcic",
@@ -130,12 +133,12 @@ def build_parser() -> argparse.ArgumentParser:
     complete.add_argument("--mask", type=Path, required=True, help="mask file, or a folder of masks")
     complete.add_argument("-o", "--output", type=Path, required=True, help="output file, or folder")
     complete.add_argument("--model", type=Path, default=None, help="model file (.safetensors); default: the bundled model")
-    complete.add_argument("--no-postprocess", action="store_true", help="skip fast marching + Poisson blending")
-    complete.add_argument("--max-side", type=_positive_int, default=None, help="downscale so the longer side is at most this for the network")
-    complete.add_argument("--native", action="store_true", help="run the network at full size, ignoring the model's working scale (see glcic info)")
+    complete.add_argument("--no-postprocess", action="store_true", help="skip Poisson blending (it changes only the hole)")
+    complete.add_argument("--max-side", type=_positive_int, default=None, help="no hole's context window runs through the network larger than this")
+    complete.add_argument("--native", action="store_true", help="every hole at full resolution, even holes deeper than the model's training holes")
     complete.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
-    complete.add_argument("--precision", choices=sorted(PRECISIONS), default="fp32", help="network precision (bf16 uses autocast)")
-    complete.add_argument("--channels-last", action="store_true", help="channels_last memory format (faster in fp32 and bf16; see the README's benchmarks)")
+    complete.add_argument("--backend", choices=BACKENDS, default="torch", help="torch, or onnx (onnxruntime; pip install glcic[onnx])")
+    complete.add_argument("--precision", choices=PRECISIONS, default="auto", help="auto: bf16 on GPUs and AMX CPUs, else fp32; int8 with --backend onnx")
     complete.add_argument("--invert-mask", action="store_true", help="black = hole instead of white = hole")
     complete.add_argument("--threshold", type=_threshold, default=0.2, help="mask value (in [0, 1]) from which a pixel is hole")
     complete.add_argument("--max-pixels", type=_positive_int, default=DEFAULT_MAX_PIXELS, help="refuse larger images (decompression bombs)")
@@ -193,6 +196,7 @@ def _add_evaluation_parsers(commands, formatter) -> None:
     bench.add_argument("--repeats", type=_positive_int, default=3, help="timed runs per cell (after one warm-up)")
     bench.add_argument("--width", type=_positive_float, default=1.0, help="width of the random network")
     bench.add_argument("-o", "--output", type=Path, help="also write the table to this new Markdown file")
+    bench.add_argument("--json", type=Path, help="also write the rows {device, backend, precision, size, seconds, gflops_per_s, reference} to this new JSON file")
     bench.set_defaults(handler=run_bench)
 
 
@@ -230,7 +234,6 @@ def _complete_options(args) -> dict:
         postprocess=not args.no_postprocess,
         max_side=args.max_side,
         native=args.native,
-        precision=args.precision,
         threshold=args.threshold,
         invert_mask=args.invert_mask,
     )
@@ -252,10 +255,9 @@ def _complete_one(model, image_path: Path, mask_path: Path, output: Path, args) 
 
 
 def _load(args):
-    from glcic.inference.complete import resolve_device
     from glcic.model_file import load_model
 
-    return load_model(args.model, resolve_device(args.device), args.channels_last)  # None: the bundled model
+    return load_model(args.model, device=args.device, backend=args.backend, precision=args.precision)  # None: the bundled model
 
 
 def _match_folders(images_dir: Path, masks_dir: Path) -> list[tuple[Path, Path]]:
@@ -425,10 +427,9 @@ def run_evaluate(args) -> int:
     check_output_folder(args.output)  # before the model loads
     model = None
     if not args.no_model:
-        from glcic.inference.complete import resolve_device
         from glcic.model_file import load_model
 
-        model = load_model(args.model, resolve_device(args.device))  # None: the bundled model
+        model = load_model(args.model, device=args.device)  # None: the bundled model
     methods = [name.strip() for name in args.methods.split(",") if name.strip()]
     result = evaluate(args.data, args.output, model=model, protocol=args.protocol, seed=args.seed, masks=args.masks,
                       methods=methods, limit=args.limit, sheet_images=args.sheet_images, progress=not args.no_progress)
@@ -439,21 +440,21 @@ def run_evaluate(args) -> int:
 
 
 def run_bench(args) -> int:
-    from glcic.evaluation.timing import table4
+    import json
 
-    if args.output is not None and args.output.exists():
-        raise GlcicError(f"{args.output} exists; choose a new file name")
-    model = None
-    if args.model is not None:
-        from glcic.model_file import load_model
+    from glcic.evaluation.timing import bench_rows, table4
+    from glcic.utils import write_atomic
 
-        model = load_model(args.model)
-    table = table4(model, args.sizes, args.devices, args.repeats, args.width, progress=lambda line: print(line, file=sys.stderr))
+    for path in (args.output, args.json):
+        if path is not None and path.exists():
+            raise GlcicError(f"{path} exists; choose a new file name")
+    rows = bench_rows(args.model, args.sizes, args.devices, args.repeats, args.width, progress=lambda line: print(line, file=sys.stderr))
+    table = table4(rows, args.width)
     print(table)
     if args.output is not None:
-        from glcic.utils import write_atomic
-
         write_atomic(args.output, table.encode())
+    if args.json is not None:
+        write_atomic(args.json, (json.dumps(rows, indent=2) + "\n").encode())
     return 0
 
 

@@ -6,7 +6,13 @@ no global random state is touched. Samplers are a small registry:
 
 - `rectangle`: the paper's training holes, width and height drawn independently in [hole_min, hole_max];
 - `center`: the centre-square task of section 4.1.2 (a 64 px square in 128 px images by default);
-- `free_form`: brush strokes, the kind of hole a user paints over an object.
+- `free_form`: brush strokes, the kind of hole a user paints over an object;
+- `blob`: an object-like filled outline (a jittered polygon), the shape of a thing to remove;
+- `mixed`: rectangles, strokes and blobs drawn in turn, what the bundled model trains on.
+
+Every sampler is built from the same two numbers, `hole_min` and `hole_max` (px): the side range of
+rectangles and blobs, the centre square's side (`hole_max`), the brush range of strokes. Without
+them each falls back to its own default (strokes then scale with the image).
 
 `local_patch_box` gives the fixed-size box of the local discriminator, centred on a hole and clamped
 inside the image.
@@ -60,6 +66,11 @@ def _box_mask(height: int, width: int, box: Box) -> np.ndarray:
     return mask
 
 
+def _check_range(hole_min, hole_max) -> None:
+    if not (isinstance(hole_min, int) and isinstance(hole_max, int) and 0 < hole_min <= hole_max):
+        raise ValueError(f"need integers 0 < hole_min <= hole_max, got {hole_min!r}, {hole_max!r}")
+
+
 def _check_image_size(height: int, width: int, needed: int, what: str) -> None:
     if height < needed or width < needed:
         raise ValueError(f"{what} needs an image of at least {needed}x{needed} px, got {height}x{width}")
@@ -70,12 +81,13 @@ def _check_image_size(height: int, width: int, needed: int, what: str) -> None:
 class RectangleHoles:
     """One axis-aligned rectangle; width and height drawn independently in [hole_min, hole_max]."""
 
-    hole_min: int = 96
-    hole_max: int = 128
+    hole_min: int | None = 96
+    hole_max: int | None = 128
 
     def __post_init__(self):
-        if not 0 < self.hole_min <= self.hole_max:
-            raise ValueError(f"need 0 < hole_min <= hole_max, got {self.hole_min}, {self.hole_max}")
+        object.__setattr__(self, "hole_min", 96 if self.hole_min is None else self.hole_min)
+        object.__setattr__(self, "hole_max", 128 if self.hole_max is None else self.hole_max)
+        _check_range(self.hole_min, self.hole_max)
 
     def __call__(self, height: int, width: int, rng: np.random.Generator) -> np.ndarray:
         _check_image_size(height, width, self.hole_max, f"rectangle holes up to {self.hole_max} px")
@@ -88,12 +100,13 @@ class RectangleHoles:
 @register_hole_sampler("center")
 @dataclass(frozen=True)
 class CenterHole:
-    """The centre square of section 4.1.2; `hole_size` None means half the shorter side (64 in 128)."""
+    """The centre square of section 4.1.2, of side `hole_max`; None means half the shorter side (64 in 128)."""
 
-    hole_size: int | None = None
+    hole_min: int | None = None  # unused: the square has one size
+    hole_max: int | None = None
 
     def __call__(self, height: int, width: int, rng: np.random.Generator) -> np.ndarray:
-        size = min(height, width) // 2 if self.hole_size is None else self.hole_size
+        size = min(height, width) // 2 if self.hole_max is None else self.hole_max
         _check_image_size(height, width, max(size, 1), f"a {size} px centre hole")
         return _box_mask(height, width, Box((height - size) // 2, (width - size) // 2, size, size))
 
@@ -103,14 +116,24 @@ class CenterHole:
 class FreeFormHoles:
     """Brush strokes: polylines of random direction changes, drawn with a round brush.
 
-    Lengths and brush widths are fractions of the shorter image side, so the holes look alike at
-    any resolution.
+    Segment lengths are fractions of the shorter image side. Brush diameters are fractions of it
+    too (`brush_range`), so the holes look alike at any resolution, unless `hole_max` is given: then
+    the brush is drawn (log-uniformly) from hole_max / 12 to hole_max / 2 px, thin lines to wide
+    swathes, the widths people paint with.
     """
 
+    hole_min: int | None = None  # unused; see hole_max
+    hole_max: int | None = None
     max_strokes: int = 4
     max_vertices: int = 10
     max_segment: float = 0.2  # longest segment, fraction of the shorter side
     brush_range: tuple[float, float] = (0.03, 0.09)  # brush diameter, fraction of the shorter side
+
+    def _brush(self, side: int, rng: np.random.Generator) -> int:
+        if self.hole_max is None:
+            return max(1, round(side * rng.uniform(*self.brush_range)))
+        low, high = max(2.0, self.hole_max / 12), max(2.0, self.hole_max / 2)
+        return max(1, round(math.exp(rng.uniform(math.log(low), math.log(high)))))
 
     def __call__(self, height: int, width: int, rng: np.random.Generator) -> np.ndarray:
         import cv2
@@ -119,7 +142,7 @@ class FreeFormHoles:
         side = min(height, width)
         mask = np.zeros((height, width), dtype=np.uint8)
         for _ in range(int(rng.integers(1, self.max_strokes + 1))):
-            brush = max(1, round(side * rng.uniform(*self.brush_range)))
+            brush = self._brush(side, rng)
             y, x = float(rng.uniform(0, height)), float(rng.uniform(0, width))
             angle = rng.uniform(0, 2 * math.pi)
             for _ in range(int(rng.integers(1, self.max_vertices + 1))):
@@ -131,6 +154,62 @@ class FreeFormHoles:
                 cv2.circle(mask, (round(x2), round(y2)), brush // 2, 1, thickness=-1)
                 y, x = y2, x2
         return mask.astype(bool)
+
+
+@register_hole_sampler("blob")
+@dataclass(frozen=True)
+class BlobHoles:
+    """An object-like hole: a polygon of 8-20 vertices at jittered radii around a centre, its extent
+    drawn in [hole_min, hole_max] along each axis, slightly rotated; one or two of them."""
+
+    hole_min: int | None = 48
+    hole_max: int | None = 96
+
+    def __post_init__(self):
+        object.__setattr__(self, "hole_min", 48 if self.hole_min is None else self.hole_min)
+        object.__setattr__(self, "hole_max", 96 if self.hole_max is None else self.hole_max)
+        _check_range(self.hole_min, self.hole_max)
+
+    def __call__(self, height: int, width: int, rng: np.random.Generator) -> np.ndarray:
+        import cv2
+
+        _check_image_size(height, width, self.hole_max, f"blob holes up to {self.hole_max} px")
+        mask = np.zeros((height, width), dtype=np.uint8)
+        for _ in range(int(rng.integers(1, 3))):
+            radius_y, radius_x = (rng.integers(self.hole_min, self.hole_max + 1, size=2) - 1) / 2
+            center_y = rng.uniform(radius_y, height - 1 - radius_y)
+            center_x = rng.uniform(radius_x, width - 1 - radius_x)
+            count = int(rng.integers(8, 21))
+            angles = np.sort(rng.uniform(0, 2 * math.pi, count))
+            jitter = rng.uniform(0.6, 1.0, count)  # (count,): how far each vertex reaches out
+            tilt = rng.uniform(-0.3, 0.3)
+            ys = center_y + radius_y * jitter * np.sin(angles + tilt)
+            xs = center_x + radius_x * jitter * np.cos(angles + tilt)
+            points = np.stack([np.clip(xs, 0, width - 1), np.clip(ys, 0, height - 1)], axis=1)  # (count, 2): x, y
+            cv2.fillPoly(mask, [np.rint(points).astype(np.int32)], 1)
+        return mask.astype(bool)
+
+
+@register_hole_sampler("mixed")
+@dataclass(frozen=True)
+class MixedHoles:
+    """What people paint: a rectangle (the paper's holes), brush strokes or an object-like blob,
+    chosen with probabilities `weights`, all sized from the same [hole_min, hole_max]."""
+
+    hole_min: int | None = 32
+    hole_max: int | None = 96
+    weights: tuple[float, float, float] = (0.35, 0.4, 0.25)  # rectangle, free_form, blob
+
+    def __post_init__(self):
+        object.__setattr__(self, "hole_min", 32 if self.hole_min is None else self.hole_min)
+        object.__setattr__(self, "hole_max", 96 if self.hole_max is None else self.hole_max)
+        _check_range(self.hole_min, self.hole_max)
+
+    def __call__(self, height: int, width: int, rng: np.random.Generator) -> np.ndarray:
+        samplers = [RectangleHoles(self.hole_min, self.hole_max), FreeFormHoles(self.hole_min, self.hole_max),
+                    BlobHoles(self.hole_min, self.hole_max)]
+        choice = int(rng.choice(len(samplers), p=np.asarray(self.weights) / sum(self.weights)))
+        return samplers[choice](height, width, rng)
 
 
 def hole_box(mask: np.ndarray) -> Box:

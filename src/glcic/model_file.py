@@ -14,6 +14,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from glcic.config import ModelConfig
@@ -22,32 +23,41 @@ from glcic.utils import write_atomic
 from glcic.models.completion import CompletionNetwork, fuse_batchnorm
 
 CONFIG_KEY = "glcic.config"
+BACKENDS = ("torch", "onnx")
 BUNDLED_MODEL = Path(__file__).parent / "assets" / "glcic-cpu.safetensors"  # see assets/MODEL_CARD.md
 _PICKLE_MAGIC = (b"PK\x03\x04", b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05")  # zip (torch.save) or raw pickle
 
 
 @dataclass
 class CompletionModel:
-    """A completion network ready for inference, with the config it was trained under.
+    """A completion network ready for inference, with the config it was trained under and how it
+    runs: `device`, `backend` ("torch", or "onnx" through onnxruntime) and a concrete `precision`
+    ("fp32", "bf16", "fp16"; "int8" for onnx). `run` is the only thing completion asks of it.
 
-    `network` is in eval mode with batch norm folded into the convs (exact for conv -> BN -> ReLU),
-    on `device`, in `memory_format`.
+    With the torch backend, `network` is in eval mode with batch norm folded into the convs (exact
+    for conv -> BN -> ReLU), on `device`, channels_last (the faster layout for the folded network).
     """
 
-    network: torch.nn.Module
+    network: object  # torch.nn.Module, or an onnxruntime InferenceSession
     config: ModelConfig
     device: torch.device
-    channels_last: bool = False
+    backend: str = "torch"
+    precision: str = "fp32"
 
-    def to(self, device: str | torch.device, channels_last: bool | None = None) -> "CompletionModel":
-        """Move the network in place (no-op when already there); returns self."""
-        device = torch.device(device)
-        channels_last = self.channels_last if channels_last is None else channels_last
-        if device != self.device or channels_last != self.channels_last:
-            memory_format = torch.channels_last if channels_last else torch.contiguous_format
-            self.network.to(device=device, memory_format=memory_format)
-            self.device, self.channels_last = device, channels_last
-        return self
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        """The network on a batch of inputs: (B, 4, H, W) float32 (RGB with the hole mean-filled,
+        then the mask; H, W multiples of 4) -> (B, 3, H, W) float32 in [0, 1]."""
+        if self.backend == "onnx":
+            from glcic.onnx_backend import run_session
+
+            return run_session(self.network, batch)
+        from glcic.devices import autocast
+
+        tensor = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32)).to(self.device)
+        tensor = tensor.contiguous(memory_format=torch.channels_last)
+        with torch.inference_mode(), autocast(self.device, self.precision):
+            output = self.network(tensor)
+        return output.float().cpu().numpy()
 
 
 def save_model(
@@ -123,8 +133,25 @@ def bundled_model_path() -> Path:
     return BUNDLED_MODEL
 
 
-def load_model(path: str | os.PathLike | None = None, device: str | torch.device = "cpu", channels_last: bool = False) -> CompletionModel:
-    """Load a model file for inference (the bundled model when `path` is None): nothing unpickled."""
-    network, config = load_network(bundled_model_path() if path is None else path)
-    model = CompletionModel(fuse_batchnorm(network.eval()), config, torch.device("cpu"))
-    return model.to(device, channels_last)
+def load_model(path: str | os.PathLike | None = None, *, device: str | torch.device = "cpu", backend: str = "torch",
+               precision: str = "fp32") -> CompletionModel:
+    """Load a model file for inference (the bundled model when `path` is None): nothing unpickled.
+
+    device: "cpu", "cuda", "cuda:N" or "auto"; backend: "torch" or "onnx" (a model file is
+    converted in memory, or an exported .onnx file is read); precision: "auto" (bf16 on GPUs and on
+    CPUs with AMX, fp32 elsewhere), "fp32", "bf16", "fp16" (GPU), "int8" (onnx)."""
+    from glcic.devices import resolve_device, resolve_precision
+
+    if backend not in BACKENDS:
+        raise ModelFileError(f"unknown backend {backend!r}; choose one of {list(BACKENDS)}")
+    device = resolve_device(device)
+    precision = resolve_precision(precision, device, backend)
+    source = bundled_model_path() if path is None else Path(path)
+    if backend == "onnx":
+        from glcic.onnx_backend import load_onnx
+
+        session, config = load_onnx(source, device, precision)
+        return CompletionModel(session, config, device, backend, precision)
+    network, config = load_network(source)
+    fused = fuse_batchnorm(network.eval()).to(device, memory_format=torch.channels_last)
+    return CompletionModel(fused, config, device, backend, precision)

@@ -66,7 +66,7 @@ register_protocol(Protocol("paper", 256, lambda rng: make_hole_sampler("rectangl
                            "256x256, one rectangle, sides in [96, 128] (the paper's training holes)"))
 register_protocol(Protocol("square", 256, _square_holes,
                            "256x256, square-ish hole, sides in [108, 128], >= 20 px from the border (published toolbox protocol)"))
-register_protocol(Protocol("center", 128, lambda rng: make_hole_sampler("center", hole_size=64)(128, 128, rng),
+register_protocol(Protocol("center", 128, lambda rng: make_hole_sampler("center", hole_max=64)(128, 128, rng),
                            "128x128, the 64x64 centre square (section 4.1.2)"))
 register_protocol(Protocol("free_form", 256, lambda rng: make_hole_sampler("free_form")(256, 256, rng),
                            "256x256, brush strokes"))

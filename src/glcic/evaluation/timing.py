@@ -20,15 +20,23 @@ PAPER_SECONDS = {512: (2.286, 0.141), 768: (4.933, 0.312), 1024: (8.262, 0.561)}
 PAPER_PIXELS = {512: 262_144, 768: 589_824, 1024: 1_048_576}
 
 
-def configurations(devices: list[str]) -> list[tuple[str, str, bool]]:
-    """(device, precision, channels_last) to compare."""
+def configurations(devices: list[str]) -> list[tuple[str, str, str]]:
+    """(device, backend, precision) to compare; the reference row is added apart."""
     rows = []
     for device in devices:
         if device == "cpu":
-            rows += [("cpu", "fp32", False), ("cpu", "fp32", True), ("cpu", "bf16", True)]
+            rows += [("cpu", "torch", "fp32"), ("cpu", "torch", "bf16")]
+            if onnx_available():
+                rows += [("cpu", "onnx", "fp32"), ("cpu", "onnx", "int8")]
         else:
-            rows += [(device, "fp32", True), (device, "bf16", True), (device, "fp16", True)]
+            rows += [(device, "torch", "fp32"), (device, "torch", "bf16"), (device, "torch", "fp16")]
     return rows
+
+
+def onnx_available() -> bool:
+    import importlib.util
+
+    return all(importlib.util.find_spec(name) is not None for name in ("onnxruntime", "onnx"))
 
 
 def available_devices() -> list[str]:
@@ -44,7 +52,7 @@ def network_gflop(network: torch.nn.Module, size: int) -> float:
     return counter.get_total_flops() / 1e9
 
 
-def time_completion(model, size: int, precision: str, repeats: int) -> float:
+def time_completion(model, size: int, repeats: int) -> float:
     from glcic.inference.complete import predict
 
     rng = np.random.default_rng(0)
@@ -54,10 +62,23 @@ def time_completion(model, size: int, precision: str, repeats: int) -> float:
     times = []
     for index in range(repeats + 1):
         start = time.perf_counter()
-        predict(model, rgb, hole, precision)  # ends with a copy to the CPU, so CUDA work is finished
+        predict(model, rgb, hole)  # ends with a copy to the CPU, so CUDA work is finished
         if index:  # the first run is a warm-up
             times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+class _Reference:
+    """The network as a straightforward port runs it: conv -> BN -> ReLU, fp32, eager, contiguous."""
+
+    backend, precision = "torch", "fp32"
+
+    def __init__(self, network, config, device):
+        self.network, self.config, self.device = network.eval().to(device), config, torch.device(device)
+
+    def run(self, batch):
+        with torch.inference_mode():
+            return self.network(torch.from_numpy(batch).to(self.device)).float().cpu().numpy()
 
 
 def cpu_bf16_support() -> str:
@@ -70,38 +91,73 @@ def cpu_bf16_support() -> str:
     return ", ".join(found) if found else "none (bf16 is emulated)"
 
 
-def table4(model=None, sizes=(512, 768, 1024), devices: list[str] | None = None, repeats: int = 3, width: float = 1.0, progress=None) -> str:
-    """The Markdown table: one row per size, one column per (device, precision)."""
-    from glcic.config import ModelConfig
-    from glcic.model_file import CompletionModel
-    from glcic.models.completion import CompletionNetwork, fuse_batchnorm
+def bench_rows(model_path=None, sizes=(512, 768, 1024), devices: list[str] | None = None, repeats: int = 3,
+               width: float = 1.0, progress=None) -> list[dict]:
+    """One row per (device, backend, precision, size): seconds and GFLOP/s of the network with its
+    pre- and post-copies. The first rows of each device are the reference (`reference: true`)."""
+    import tempfile
+    from pathlib import Path
 
-    if model is None:
-        torch.manual_seed(0)
-        model = CompletionModel(fuse_batchnorm(CompletionNetwork(width=width).eval()), ModelConfig(width=width), torch.device("cpu"))
-    configs = configurations(devices or available_devices())
-    gflops = {size: network_gflop(model.network, size) for size in sizes}
+    from glcic.config import ModelConfig
+    from glcic.model_file import load_model, load_network, save_model
+    from glcic.models.completion import CompletionNetwork
+
+    with tempfile.TemporaryDirectory() as folder:
+        if model_path is None:  # time does not depend on the weights: a random network of `width`
+            torch.manual_seed(0)
+            model_path = Path(folder) / "random.safetensors"
+            network = CompletionNetwork(width=width).eval()
+            save_model(model_path, network, ModelConfig(width=width))
+        network, config = load_network(model_path)
+        gflops = {size: network_gflop(network, size) for size in sizes}
+        rows = []
+        for device in devices or available_devices():
+            runs = [(device, "torch", "fp32", True)] + [(d, b, p, False) for d, b, p in configurations([device]) if d == device]
+            for device_name, backend, precision, reference in runs:
+                try:
+                    model = (_Reference(load_network(model_path)[0], config, device_name) if reference
+                             else load_model(model_path, device=device_name, backend=backend, precision=precision))
+                except Exception as error:  # noqa: BLE001 - a configuration this machine cannot run is reported, not fatal
+                    if progress:
+                        progress(f"{device_name} {backend} {precision}: skipped ({error})")
+                    continue
+                for size in sizes:
+                    seconds = time_completion(model, size, repeats)
+                    rows.append({"device": device_name, "backend": backend, "precision": precision, "size": size,
+                                 "seconds": round(seconds, 4), "gflops_per_s": round(gflops[size] / seconds, 1), "reference": reference})
+                    if progress:
+                        progress(f"{size} px {device_name} {backend} {precision}{' (reference)' if reference else ''}: {seconds:.3f} s")
+    return rows
+
+
+def table4(rows: list[dict], width: float) -> str:
+    """The Markdown table: one row per size, one column per configuration, with the speed-up over the
+    reference and the paper's times."""
+    columns = list(dict.fromkeys((r["device"], r["backend"], r["precision"], r["reference"]) for r in rows))
+    sizes = list(dict.fromkeys(r["size"] for r in rows))
+    cell = {(r["device"], r["backend"], r["precision"], r["reference"], r["size"]): r for r in rows}
+    names = [f"{d} {'reference' if ref else b + ' ' + p}" for d, b, p, ref in columns]
     lines = [
         f"CPU: {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, bf16 instructions: {cpu_bf16_support()}; "
-        + (f"GPU: {torch.cuda.get_device_name()}; " if any(d != "cpu" for d, _, _ in configs) else "")
-        + f"torch {torch.__version__}; width {model.config.width}; median of {repeats}, seconds (GFLOP/s)",
+        + (f"GPU: {torch.cuda.get_device_name()}; " if any(c[0] != "cpu" for c in columns) else "")
+        + f"torch {torch.__version__}; width {width}; seconds (x speed of the reference)",
         "",
-        "| size | pixels | GFLOP | " + " | ".join(f"{d} {p}{' CL' if cl else ''}" for d, p, cl in configs) + " | paper CPU / GPU |",
-        "|---" * (len(configs) + 4) + "|",
+        "| size | " + " | ".join(names) + " | paper CPU / GPU |",
+        "|---" * (len(columns) + 2) + "|",
     ]
     for size in sizes:
         cells = []
-        for device, precision, channels_last in configs:
-            model.to(device, channels_last)
-            seconds = time_completion(model, size, precision, repeats)
-            cells.append(f"{seconds:.3f} ({gflops[size] / seconds:.0f})")
-            if progress:
-                progress(f"{size} px {device} {precision}{' channels_last' if channels_last else ''}: {seconds:.3f} s")
+        for column in columns:
+            row = cell.get((*column, size))
+            reference = cell.get((column[0], "torch", "fp32", True, size))
+            if row is None:
+                cells.append("-")
+            else:
+                ratio = f" ({reference['seconds'] / row['seconds']:.2f}x)" if reference else ""
+                cells.append(f"{row['seconds']:.3f}{ratio}")
         paper = PAPER_SECONDS.get(size)
-        paper_cell = f"{paper[0]} / {paper[1]}" if paper else "-"
-        gflop = f"{gflops[size]:.0f}" if gflops[size] >= 10 else f"{gflops[size]:.2g}"
-        lines.append(f"| {size} | {size * size:,} | {gflop} | " + " | ".join(cells) + f" | {paper_cell} |")
-    model.to("cpu", False)
-    lines += ["", "Paper: Table 4, Intel i7-5960X (8 cores) / NVIDIA Titan X. CL = channels_last. "
+        lines.append(f"| {size} | " + " | ".join(cells) + f" | {f'{paper[0]} / {paper[1]}' if paper else '-'} |")
+    lines += ["", "Paper: Table 4, Intel i7-5960X (8 cores) / NVIDIA Titan X. Reference: conv -> BN -> ReLU in fp32, "
+              "eager, as a straightforward port runs it; the others fold batch norm and use channels_last. "
               "Time is the network with its pre- and post-copies, no Poisson blending."]
     return "\n".join(lines) + "\n"

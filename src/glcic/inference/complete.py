@@ -1,108 +1,111 @@
-"""Completion of a user's image with a user's mask (section 3 and 3.3 of the paper).
+"""Completion of a user's image with a user's mask (sections 3 and 3.3 of the paper).
 
-`complete()` is the one function that the CLI, the web page and the evaluation all call:
+`complete()` is the one function that the CLI, the web page and the evaluation all call. It has no
+side effects on the model (where and how the network runs is fixed by `load_model`):
 
-1. the hole is filled with the model's mean pixel and the mask appended as a fourth channel;
-2. the sides are padded to a multiple of 4, the network runs, and the padding is cropped off;
-3. the output is composited: every pixel outside the hole is the input's, bit for bit;
-4. optionally, the paper's post-processing (fast marching + Poisson blending, per hole) removes
-   colour seams; it changes only the hole and a few pixels around it.
+1. each hole gets a context window, at full resolution or, for holes deeper than the model's
+   training holes, brought down to the training scale (glcic.inference.regions);
+2. in each window the hole is filled with the model's mean pixel and the mask appended as a fourth
+   channel; windows of one size run as one batch; each window's output is upscaled to full
+   resolution where it was brought down, and only its own holes' pixels are kept;
+3. optionally, the paper's Poisson blending removes colour seams (glcic.inference.postprocess);
+4. the result is composited: every pixel outside the hole is the input's, bit for bit, with or
+   without post-processing.
 
-Any number of holes of any shape, images from 8 px to (at least) 4096 px per side, grey, RGB, RGBA
+Any number of holes of any shape, images from 8 px to (at least) 8192 px per side, grey, RGB, RGBA
 (alpha kept as is), 8 or 16 bits, as PIL images or numpy arrays; the result has the input's type,
-shape and dtype. `max_side` downscales large inputs for the network (as the authors' release did)
-and pastes the upscaled completion into the full-resolution image.
+shape and dtype.
 """
 
 from __future__ import annotations
 
 import warnings
-from contextlib import nullcontext
 
 import numpy as np
 import torch
 
 from glcic.errors import GlcicError, MaskError
 from glcic.image_io import MIN_SIDE
-from glcic.inference.postprocess import DEFAULT_MARGIN, poisson_blend
+from glcic.inference.postprocess import poisson_blend
+from glcic.inference.regions import Window, plan_windows
 from glcic.model_file import CompletionModel
-from glcic.models.completion import SIZE_MULTIPLE
+from glcic.models.completion import SIZE_MULTIPLE, network_input, network_reach
 from glcic.pixels import DEFAULT_MASK_THRESHOLD, as_array, hole_from_mask, merge_rgb, split_rgb
 
-PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+BATCH_PIXELS = 2**22  # network input pixels per batch (about 4 Mpx), to bound memory
 
 
 class EmptyMaskWarning(UserWarning):
     """The mask has no hole pixels; the image is returned unchanged."""
 
 
-def resolve_device(device: str | torch.device | None) -> torch.device:
-    """'auto' picks CUDA when available, else CPU; an unavailable device is an error."""
-    if device is None or device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise GlcicError(f"unknown device {device!r}; use cpu, cuda, cuda:N or auto") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise GlcicError("device cuda was asked for, but CUDA is not available on this machine")
-    if device.type == "mps" and not torch.backends.mps.is_available():
-        raise GlcicError("device mps was asked for, but MPS is not available on this machine")
-    return device
+def trained_depth(model: CompletionModel) -> float:
+    """The depth of the deepest holes the model was trained on: half the largest hole side."""
+    return model.config.hole_max / 2
 
 
-def _autocast(device: torch.device, precision: str):
-    if precision not in PRECISIONS:
-        raise GlcicError(f"unknown precision {precision!r}; choose one of {sorted(PRECISIONS)}")
-    dtype = PRECISIONS[precision]
-    if dtype is None:
-        return nullcontext()
-    if dtype == torch.float16 and device.type == "cpu":
-        raise GlcicError("fp16 is for GPUs; on the CPU use bf16")
-    return torch.autocast(device.type, dtype=dtype)
+def predict(model: CompletionModel, rgb: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """The network's raw output on a whole image, no windows: (H, W, 3) float32 in [0, 1] for rgb
+    (H, W, 3) float32 and hole (H, W) bool."""
+    return _run_batch(model, [rgb], [hole])[0]
 
 
-def predict(
-    model: CompletionModel,
-    rgb: np.ndarray,
-    hole: np.ndarray,
-    precision: str = "fp32",
-) -> np.ndarray:
-    """The network's raw output: (H, W, 3) float32 in [0, 1] for rgb (H, W, 3) float32, hole (H, W) bool."""
-    height, width = hole.shape
-    mean = np.asarray(model.config.mean_pixel, dtype=np.float32)
-    filled = np.where(hole[:, :, None], mean, rgb)  # (H, W, 3): hole filled with the mean pixel
-    x = np.concatenate([filled, hole[:, :, None].astype(np.float32)], axis=2)  # (H, W, 4): RGB + mask
-    pad_bottom, pad_right = -height % SIZE_MULTIPLE, -width % SIZE_MULTIPLE
-    x = np.pad(x, ((0, pad_bottom), (0, pad_right), (0, 0)), mode="edge")  # sides to a multiple of 4
-    tensor = torch.from_numpy(x).permute(2, 0, 1)[None].to(model.device)  # (1, 4, H', W')
-    if model.channels_last:
-        tensor = tensor.contiguous(memory_format=torch.channels_last)
-    with torch.inference_mode(), _autocast(model.device, precision):
-        output = model.network(tensor)  # (1, 3, H', W')
-    output = output[0, :, :height, :width].float().permute(1, 2, 0)  # (H, W, 3): padding cropped off
-    return output.cpu().numpy()
+def _run_batch(model: CompletionModel, rgbs: list[np.ndarray], holes: list[np.ndarray]) -> list[np.ndarray]:
+    """The network on same-sized images: each padded (edge) to a multiple of 4, mean-filled, masked."""
+    height, width = holes[0].shape
+    pad = ((0, -height % SIZE_MULTIPLE), (0, -width % SIZE_MULTIPLE))
+    mean = torch.tensor(model.config.mean_pixel, dtype=torch.float32).view(1, 3, 1, 1)
+    image = torch.from_numpy(np.stack([np.pad(rgb, pad + ((0, 0),), mode="edge") for rgb in rgbs])).permute(0, 3, 1, 2)  # (B, 3, H', W')
+    hole = torch.from_numpy(np.stack([np.pad(h, pad, mode="edge") for h in holes])[:, None].astype(np.float32))  # (B, 1, H', W')
+    output = model.run(network_input(image, hole, mean).numpy())  # (B, 3, H', W')
+    return [np.ascontiguousarray(o[:, :height, :width].transpose(1, 2, 0)) for o in output]  # (H, W, 3) each
 
 
-def _predict_at_most(model: CompletionModel, rgb: np.ndarray, hole: np.ndarray, max_side: int | None, precision: str, native: bool = False):
-    """`predict`, on a copy downscaled so that its longer side is at most `max_side` and (unless
-    `native`) its short side at most the model's working short side; upscaled back."""
+def _window_inputs(rgb: np.ndarray, hole: np.ndarray, window: Window, size: tuple[int, int]):
+    """The window's pixels and hole, resized to `size` (h, w) when it runs below full resolution."""
     import cv2
 
-    height, width = hole.shape
-    factor = 1.0
-    if max_side is not None:
-        factor = min(factor, max_side / max(height, width))
-    working = model.config.working_short_side
-    if working is not None and not native:
-        factor = min(factor, working / min(height, width))
-    if factor >= 1.0:
-        return predict(model, rgb, hole, precision)
-    small = (max(MIN_SIDE, round(width * factor)), max(MIN_SIDE, round(height * factor)))  # (w, h) for OpenCV
-    small_rgb = cv2.resize(rgb, small, interpolation=cv2.INTER_AREA)
-    small_hole = cv2.resize(hole.astype(np.float32), small, interpolation=cv2.INTER_AREA) > 0  # any coverage = hole
-    output = predict(model, small_rgb, small_hole, precision)
-    return np.clip(cv2.resize(output, (width, height), interpolation=cv2.INTER_CUBIC), 0.0, 1.0)
+    rows, cols = window.box.slices()
+    window_rgb, window_hole = rgb[rows, cols], hole[rows, cols]
+    if (window.box.height, window.box.width) == size:
+        return window_rgb, window_hole
+    small = (size[1], size[0])  # (w, h) for OpenCV
+    small_hole = cv2.resize(window_hole.astype(np.float32), small, interpolation=cv2.INTER_AREA) > 0  # any coverage = hole
+    return cv2.resize(window_rgb, small, interpolation=cv2.INTER_AREA), small_hole
+
+
+def _working_size(window: Window) -> tuple[int, int]:
+    if window.scale >= 1.0:
+        return window.box.height, window.box.width
+    return (max(MIN_SIDE, round(window.box.height * window.scale)), max(MIN_SIDE, round(window.box.width * window.scale)))
+
+
+def predict_windows(model: CompletionModel, rgb: np.ndarray, hole: np.ndarray, windows: list[Window],
+                    labels: np.ndarray) -> np.ndarray:
+    """The network's completion of every hole, window by window (see `plan_windows`).
+
+    Returns the (H, W, 3) prediction, defined inside the hole and on the known pixels next to it
+    (what post-processing reads), zero elsewhere."""
+    import cv2
+
+    prediction = np.zeros_like(rgb)
+    by_size: dict[tuple[int, int], list[Window]] = {}
+    for window in windows:
+        by_size.setdefault(_working_size(window), []).append(window)
+    for size, group in by_size.items():
+        per_batch = max(1, BATCH_PIXELS // (size[0] * size[1]))
+        for start in range(0, len(group), per_batch):
+            chunk = group[start : start + per_batch]
+            inputs = [_window_inputs(rgb, hole, window, size) for window in chunk]
+            outputs = _run_batch(model, [i[0] for i in inputs], [i[1] for i in inputs])
+            for window, output in zip(chunk, outputs):
+                if output.shape[:2] != (window.box.height, window.box.width):
+                    output = np.clip(cv2.resize(output, (window.box.width, window.box.height), interpolation=cv2.INTER_CUBIC), 0, 1)
+                rows, cols = window.box.slices()
+                own = np.isin(labels[rows, cols], window.labels)  # this window's holes
+                own = cv2.dilate(own.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)  # and the pixels next to them
+                prediction[rows, cols][own] = output[own]
+    return prediction
 
 
 def complete(
@@ -111,14 +114,10 @@ def complete(
     mask,
     *,
     postprocess: bool = True,
-    max_side: int | None = None,
     native: bool = False,
-    device: str | torch.device | None = None,
-    precision: str = "fp32",
-    channels_last: bool | None = None,
+    max_side: int | None = None,
     threshold: float = DEFAULT_MASK_THRESHOLD,
     invert_mask: bool = False,
-    margin: int = DEFAULT_MARGIN,
 ):
     """Complete the hole of `image` given by `mask`; returns the completed image in the input's type.
 
@@ -126,12 +125,10 @@ def complete(
     mask: PIL image or array of the same height and width; values >= `threshold` (after scaling to
         [0, 1]) are hole, as in the authors' release (white = hole); `invert_mask` flips that. A bool
         array is used as is (True = hole).
-    postprocess: the paper's fast marching + Poisson blending (changes the hole and `margin` px around it).
-    max_side: run the network on a copy whose longer side is at most this many pixels.
-    native: ignore the model's working scale (`config.working_short_side`: images whose short side is
-        larger run on a copy downscaled to it, the scale the model was trained at) and run at full size.
-    device / precision / channels_last: where and how the network runs ("fp32", "bf16", "fp16" on GPU);
-        None keeps the model's current device and memory format.
+    postprocess: the paper's Poisson blending, inside the hole only.
+    native: every hole at full resolution, however deep (by default, holes deeper than the model's
+        training holes run on a copy of their window brought down to the training scale).
+    max_side: no window runs through the network larger than this on its longer side.
     """
     array = as_array(image)
     hole = hole_from_mask(mask, threshold, invert_mask)
@@ -147,16 +144,16 @@ def complete(
         return _like_input(image, array.copy())
     if hole.all():
         raise MaskError("the mask covers the whole image; there is nothing to complete the hole from")
-    if device is not None or channels_last is not None:
-        model.to(resolve_device(device) if device is not None else model.device, channels_last)
 
     rgb = split_rgb(array)  # (H, W, 3) float32 in [0, 1]
-    prediction = _predict_at_most(model, rgb, hole, max_side, precision, native)  # (H, W, 3)
-    if postprocess:
-        completed, region = poisson_blend(rgb, hole, prediction, margin)
-    else:
-        completed, region = prediction, hole
-    return _like_input(image, merge_rgb(array, completed, region))
+    windows, labels = plan_windows(hole, None if native else trained_depth(model), network_reach(), native, max_side)
+    completed = predict_windows(model, rgb, hole, windows, labels)
+    if postprocess:  # window by window: one window's holes never touch another's (8-connected components)
+        for window in windows:
+            rows, cols = window.box.slices()
+            own = np.isin(labels[rows, cols], window.labels)
+            completed[rows, cols][own] = poisson_blend(rgb[rows, cols], own, completed[rows, cols])[own]
+    return _like_input(image, merge_rgb(array, completed, hole))
 
 
 def _like_input(image, array: np.ndarray):

@@ -38,6 +38,34 @@ TABLE_2: tuple[tuple[str, int, int, int, int], ...] = (
 SIZE_MULTIPLE = 4  # two stride-2 layers: input sides must be a multiple of 4
 
 
+def network_reach(table=TABLE_2) -> int:
+    """How far (px) an output pixel sees: the largest distance from it to an input pixel that can
+    change it, from the layer list. A conv adds (kernel - 1) / 2 x dilation steps of the current
+    pixel spacing; a 4x4 stride-2 deconv reads one coarse pixel either side. Table 2 gives 153 px
+    (measured by perturbing single pixels: 151-153 depending on the position mod 4)."""
+    reach, spacing = 0, 1
+    for kind, kernel, dilation, stride, _ in table:
+        if kind == "deconv":
+            reach += spacing  # output (2i - 1 + k) of a 4x4 / stride 2 / padding 1 deconv reads inputs i +- 1
+            spacing //= stride
+        else:
+            reach += (kernel - 1) // 2 * dilation * spacing
+            spacing *= stride
+    return reach + 1  # the 3x3 output conv
+
+
+def network_input(image: torch.Tensor, hole: torch.Tensor, mean_pixel: torch.Tensor) -> torch.Tensor:
+    """The completion network's input: the hole filled with the mean pixel, plus the mask channel.
+    image (B, 3, H, W) in [0, 1]; hole (B, 1, H, W), 1 = hole; mean_pixel (1, 3, 1, 1)."""
+    filled = image * (1 - hole) + mean_pixel * hole
+    return torch.cat([filled, hole], dim=1)  # (B, 4, H, W): RGB + mask
+
+
+def composite(image: torch.Tensor, output: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
+    """x * (1 - M) + C(x, M) * M: the known pixels kept, the hole from the network."""
+    return image * (1 - hole) + output * hole
+
+
 def scaled_channels(channels: int, width: float) -> int:
     """Hidden channel count at a width multiplier (at least 1)."""
     return max(1, round(channels * width))

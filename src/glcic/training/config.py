@@ -22,7 +22,7 @@ from typing import Any
 TRAIN_FORMAT_VERSION = 1  # of config.json and of training checkpoints
 OPTIMIZERS = ("adadelta", "adam")
 GENERATOR_LOSSES = ("non_saturating", "saturating")
-PRECISIONS = ("fp32", "bf16")
+PRECISIONS = ("auto", "fp32", "bf16")  # auto: bf16 on GPUs and AMX CPUs, fp32 elsewhere (glcic.devices)
 DISCRIMINATOR_CHOICES = ("both", "global", "local", "none")  # Fig. 6 ablation
 
 
@@ -38,6 +38,7 @@ class TrainConfig:
     hole_min: int = 96  # hole width and height drawn independently in [hole_min, hole_max]
     hole_max: int = 128
     mean_pixel: tuple[float, float, float] | None = None  # None: computed from the training set at start
+    augment: bool = False  # mirror images and jitter colours mildly (glcic.data.augment); the paper does not
     # networks (Tables 2 and 3)
     width: float = 1.0  # completion network channel multiplier (1.0 = Table 2)
     discriminator_width: float = 1.0  # context discriminators' channel multiplier
@@ -63,6 +64,7 @@ class TrainConfig:
     sync_batchnorm: bool = False  # batch statistics over the global batch under torchrun
     checkpoint_every: int = 500  # iterations between checkpoints (also written on SIGINT/SIGTERM)
     sample_every: int = 500  # iterations between sample sheets
+    snapshot_every: int = 0  # iterations between model files kept in RUN/snapshots (0: none), to choose on validation
     log_every: int = 10  # iterations between metrics.jsonl / TensorBoard records
     sample_count: int = 4  # fixed validation images in each sample sheet
     fine_tune_from: str | None = None  # model file: the completion network starts from it (section 4.5)
@@ -76,7 +78,7 @@ class TrainConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or value <= 0:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        for name in ("completion_iterations", "discriminator_iterations", "workers", "sample_count", "seed"):
+        for name in ("completion_iterations", "discriminator_iterations", "workers", "sample_count", "seed", "snapshot_every"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 0:
                 raise ValueError(f"{name} must be an integer >= 0, got {value!r}")

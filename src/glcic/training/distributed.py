@@ -34,17 +34,16 @@ def join(device: str) -> World:
     """Join the torchrun process group if there is one; `device` is "cpu", "cuda" or "auto"."""
     size = int(os.environ.get("WORLD_SIZE", "1"))
     rank, local_rank = int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0"))
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise RuntimeError("--device cuda was asked for, but PyTorch sees no CUDA device")
-        chosen = torch.device("cuda", local_rank) if size > 1 or device == "cuda" else torch.device(device)
+    from glcic.devices import resolve_device
+    from glcic.errors import GlcicError
+
+    chosen = resolve_device(device)  # one clear line when CUDA is asked for and missing
+    if chosen.type == "cuda":
+        if size > 1 or chosen.index is None:
+            chosen = torch.device("cuda", local_rank)
         torch.cuda.set_device(chosen)
-    elif device == "cpu":
-        chosen = torch.device("cpu")
-    else:
-        raise ValueError(f"unknown device {device!r}; use cpu, cuda, cuda:N or auto")
+    elif chosen.type != "cpu":
+        raise GlcicError(f"training runs on cpu or cuda, not {device!r}")
     if size > 1 and not dist.is_initialized():
         dist.init_process_group("nccl" if chosen.type == "cuda" else "gloo", rank=rank, world_size=size)
     return World(rank, size, local_rank, chosen)

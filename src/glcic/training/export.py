@@ -26,7 +26,15 @@ def export_model(run_dir: str | os.PathLike, output: str | os.PathLike, dtype: t
     config = state["config"]
     network = CompletionNetwork(width=config.width)
     network.load_state_dict(state["completion"])
-    model_config = ModelConfig(
+    model_config = model_config_for(config, state["iteration"], state["phase"], state.get("training_images"), working_short_side)
+    save_model(output, network, model_config, dtype=dtype)
+    return model_config
+
+
+def model_config_for(config, iteration: int, phase: str, training_images: int | None,
+                     working_short_side: int | None = None) -> ModelConfig:
+    """The inference config of a completion network trained under `config` up to `iteration`."""
+    return ModelConfig(
         width=config.width,
         mean_pixel=config.mean_pixel,
         image_size=config.image_size,
@@ -37,17 +45,18 @@ def export_model(run_dir: str | os.PathLike, output: str | os.PathLike, dtype: t
         notes={
             "trained_with": "glcic train",
             "preset": config.preset,
-            "iteration": state["iteration"],
-            "phase": state["phase"],
+            "iteration": iteration,
+            "phase": phase,
             "completion_iterations": config.completion_iterations,
             "discriminator_iterations": config.discriminator_iterations,
             "total_iterations": config.total_iterations,
             "discriminators": config.discriminators,
             "alpha": config.alpha,
             "batch_size": config.batch_size,
-            "training_images": state.get("training_images"),
+            "training_images": training_images,
             "fine_tuned_from": Path(config.fine_tune_from).name if config.fine_tune_from else None,
+            "hole_sampler": config.hole_sampler,
+            "resize_range": [config.resize_min, config.resize_max],
+            "augment": config.augment,
         },
     )
-    save_model(output, network, model_config, dtype=dtype)
-    return model_config

@@ -28,7 +28,7 @@ from glcic.training.run_folder import RunFolder
 
 # What may change when a run is resumed: how long it runs and how often it reports. Everything else
 # would make the resumed run a different experiment.
-RESUME_OVERRIDES = ("total_iterations", "checkpoint_every", "sample_every", "log_every", "workers")
+RESUME_OVERRIDES = ("total_iterations", "checkpoint_every", "sample_every", "snapshot_every", "log_every", "workers")
 
 
 class TrainingDiverged(GlcicError):
@@ -212,6 +212,10 @@ def train(
                 f"{world.size} process(es) needs at least {config.batch_size * world.size}"
             )
         config = _resolve_mean_pixel(config, paths, world)
+        if config.precision == "auto":
+            from glcic.devices import resolve_precision
+
+            config = config.replace(precision=resolve_precision("auto", world.device))
         networks = _build_networks(config, world, state)
         iteration = state["iteration"] if state else 0
         run = RunFolder(run_dir, enabled=world.is_main)
@@ -316,6 +320,8 @@ def _loop(config, networks, world, run, paths, iteration, stop_after, progress, 
                         save_checkpoint(run.path, _training_state(networks, iteration, phase.name, extra()))
                     last_checkpoint = iteration
                     run.flush()
+                if config.snapshot_every and iteration % config.snapshot_every == 0 and world.is_main:
+                    _write_snapshot(run, networks, iteration, phase.name, len(paths))
                 if stopped_by or iteration >= config.total_iterations:
                     break
             # the epoch ended (or a stop was requested): the while loop starts the next epoch
@@ -344,14 +350,26 @@ def _loop(config, networks, world, run, paths, iteration, stop_after, progress, 
     return TrainResult(iteration, stopped_by, run.path)
 
 
+def _write_snapshot(run: RunFolder, networks: Networks, iteration: int, phase: str, training_images: int) -> None:
+    """RUN/snapshots/iteration_NNNNNNN.safetensors: the completion network now, as a model file."""
+    from glcic.model_file import save_model
+    from glcic.training.export import model_config_for
+
+    folder = run.path / "snapshots"
+    folder.mkdir(exist_ok=True)
+    model_config = model_config_for(networks.config, iteration, phase, training_images)
+    save_model(folder / f"iteration_{iteration:07d}.safetensors", unwrap(networks.completion), model_config)
+
+
 @torch.no_grad()
 def _write_samples(run: RunFolder, networks: Networks, validation: dict, iteration: int, device) -> None:
+    from glcic.models.completion import composite, network_input
+
     completion = unwrap(networks.completion)
     completion.eval()  # what the exported model will do: running batch-norm statistics
     image = validation["image"].to(device).float() / 255  # (N, 3, S, S)
     hole = validation["hole"].to(device).float()  # (N, 1, S, S)
-    filled = image * (1 - hole) + networks.mean_pixel * hole
-    output = completion(torch.cat([filled, hole], dim=1)).float()
-    completed = image * (1 - hole) + output * hole
+    output = completion(network_input(image, hole, networks.mean_pixel)).float()
+    completed = composite(image, output, hole)
     run.sample_sheet(iteration, image, hole, completed)
     completion.train()

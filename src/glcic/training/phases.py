@@ -18,13 +18,14 @@ discriminators with `requires_grad` off, and every step starts with `zero_grad(s
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
+from glcic.devices import autocast
 from glcic.losses import adversarial_loss, discriminator_loss, weighted_mse
+from glcic.models.completion import composite, network_input
 
 
 @dataclass(frozen=True)
@@ -66,9 +67,7 @@ class Networks:
     mean_pixel: torch.Tensor  # (1, 3, 1, 1)
 
     def autocast(self, device: torch.device):
-        if self.config.precision == "bf16":
-            return torch.autocast(device.type, dtype=torch.bfloat16)
-        return contextlib.nullcontext()
+        return autocast(device, self.config.precision)
 
 
 @dataclass
@@ -85,9 +84,6 @@ class Batch:
         hole = sample["hole"].to(device, non_blocking=True).float().contiguous(memory_format=memory_format)
         return cls(image, hole, sample["hole_patch"].tolist(), sample["real_patch"].tolist())
 
-    def network_input(self, mean_pixel: torch.Tensor) -> torch.Tensor:
-        filled = self.image * (1 - self.hole) + mean_pixel * self.hole  # holes pre-filled with the mean pixel
-        return torch.cat([filled, self.hole], dim=1)  # (B, 4, S, S): RGB + mask
 
 
 def local_patches(images: torch.Tensor, corners, size: int) -> torch.Tensor:
@@ -108,9 +104,8 @@ def discriminator_logits(discriminator: torch.nn.Module, images: torch.Tensor, c
 
 def complete_batch(completion: torch.nn.Module, batch: Batch, networks: Networks) -> tuple[torch.Tensor, torch.Tensor]:
     """C(x, M_c) in float32 and the composite x * (1 - M_c) + C(x) * M_c that the discriminators see."""
-    output = completion(batch.network_input(networks.mean_pixel)).float()  # (B, 3, S, S)
-    composite = batch.image * (1 - batch.hole) + output * batch.hole
-    return output, composite
+    output = completion(network_input(batch.image, batch.hole, networks.mean_pixel)).float()  # (B, 3, S, S)
+    return output, composite(batch.image, output, batch.hole)
 
 
 def completion_step(networks: Networks, batch: Batch, device: torch.device) -> dict[str, float]:

@@ -1,0 +1,123 @@
+"""Hole-centred context windows: where, and at what scale, the network runs for each hole.
+
+A photo is not shrunk as a whole. Each connected hole gets a window: its bounding box plus the
+network's reach (153 px for Table 2, `network_reach`) at the scale it runs at, aligned to multiples
+of 4 from the image origin, clipped to the image. The scale depends on the hole alone:
+
+- a hole no deeper than the model's training holes (depth: the largest distance from a hole pixel
+  to the nearest known pixel; `ModelConfig.hole_max / 2` for the model) runs at full resolution;
+- a deeper hole runs on a copy of its window brought down until it is as deep as the deepest
+  training hole (in quarter-octave steps, so that holes of similar depth share a scale and a batch).
+  Nothing is ever upscaled for the network.
+
+So a scratch on a 6000 px photo keeps every pixel of detail, and a hole covering most of a photo
+runs on a shrunk copy of it. At full resolution a window reproduces a run on the whole image inside
+its hole exactly (the reach covers everything that can change the hole, and the 4 px alignment keeps
+the stride-2 layers' sampling grids). Every window sees every hole pixel inside it as hole; it
+completes only its own holes. Windows of one scale that overlap are merged.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from glcic.masks import Box
+from glcic.models.completion import SIZE_MULTIPLE
+
+SCALE_STEPS_PER_OCTAVE = 4  # working scales are 2^(-k/4): 1, 0.84, 0.71, 0.59, 0.5, ...
+
+
+@dataclass(frozen=True)
+class Window:
+    box: Box  # at full resolution
+    scale: float  # the network runs on the window resized by this factor (<= 1)
+    labels: tuple[int, ...]  # the hole components (of `label_holes`) it completes
+
+
+def label_holes(hole: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
+    """(count, labels (H, W) int32 with 0 = known, stats) of the 8-connected holes."""
+    import cv2
+
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(hole.astype(np.uint8), connectivity=8)
+    return count, labels, stats
+
+
+def hole_depths(hole: np.ndarray, labels: np.ndarray, count: int) -> np.ndarray:
+    """(count - 1,) depth of each hole: the largest Euclidean distance (px) from one of its pixels to
+    the nearest known pixel. The image border is not a known pixel."""
+    import cv2
+    from scipy import ndimage
+
+    distance = cv2.distanceTransform(hole.astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)  # (H, W) float32
+    return np.asarray(ndimage.maximum(distance, labels, index=np.arange(1, count)), dtype=np.float64).reshape(-1)
+
+
+def working_scale(depth: float, trained_depth: float | None) -> float:
+    """1 for holes as deep as the training holes or shallower; else the quarter-octave step at or
+    below trained_depth / depth."""
+    if trained_depth is None or depth <= trained_depth:
+        return 1.0
+    steps = math.ceil(-SCALE_STEPS_PER_OCTAVE * math.log2(trained_depth / depth) - 1e-9)
+    return 2.0 ** (-steps / SCALE_STEPS_PER_OCTAVE)
+
+
+def window_box(top: int, left: int, bottom: int, right: int, margin: int, height: int, width: int) -> Box:
+    """[top, bottom) x [left, right) grown by `margin`, aligned to multiples of 4 from the origin, clipped."""
+    top = max(0, top - margin) // SIZE_MULTIPLE * SIZE_MULTIPLE
+    left = max(0, left - margin) // SIZE_MULTIPLE * SIZE_MULTIPLE
+    bottom = min(height, -(-(bottom + margin) // SIZE_MULTIPLE) * SIZE_MULTIPLE)
+    right = min(width, -(-(right + margin) // SIZE_MULTIPLE) * SIZE_MULTIPLE)
+    return Box(top, left, bottom - top, right - left)
+
+
+def _overlap(a: Box, b: Box) -> bool:
+    return a.top < b.top + b.height and b.top < a.top + a.height and a.left < b.left + b.width and b.left < a.left + a.width
+
+
+def plan_windows(hole: np.ndarray, trained_depth: float | None, reach: int, native: bool = False,
+                 max_side: int | None = None) -> tuple[list[Window], np.ndarray]:
+    """The windows that complete `hole` (H, W) bool, and the (H, W) component labels they refer to.
+
+    native: every hole at full resolution. max_side: no window runs larger than this on its longer side.
+    """
+    height, width = hole.shape
+    count, labels, stats = label_holes(hole)
+    depths = hole_depths(hole, labels, count)
+    extents = {}  # label -> (top, left, bottom, right)
+    for label in range(1, count):
+        left, top, w, h = (int(v) for v in stats[label, :4])
+        extents[label] = (top, left, top + h, left + w)
+    windows: list[Window] = []
+    for label in range(1, count):
+        scale = 1.0 if native else working_scale(float(depths[label - 1]), trained_depth)
+        windows.append(Window(Box(0, 0, 0, 0), scale, (label,)))
+    merged = True
+    while merged:  # merge windows of one scale whose boxes overlap, until none do
+        windows = [_with_box(w, extents, reach, height, width, max_side) for w in windows]
+        merged = False
+        for i in range(len(windows)):
+            for j in range(i + 1, len(windows)):
+                a, b = windows[i], windows[j]
+                if a.scale == b.scale and _overlap(a.box, b.box):
+                    windows[i] = Window(a.box, a.scale, a.labels + b.labels)
+                    del windows[j]
+                    merged = True
+                    break
+            if merged:
+                break
+    return windows, labels
+
+
+def _with_box(window: Window, extents: dict, reach: int, height: int, width: int, max_side: int | None) -> Window:
+    top = min(extents[label][0] for label in window.labels)
+    left = min(extents[label][1] for label in window.labels)
+    bottom = max(extents[label][2] for label in window.labels)
+    right = max(extents[label][3] for label in window.labels)
+    scale = window.scale
+    box = window_box(top, left, bottom, right, math.ceil(reach / scale), height, width)
+    if max_side is not None and max(box.height, box.width) * scale > max_side:
+        scale = max_side / max(box.height, box.width)
+    return Window(box, scale, window.labels)

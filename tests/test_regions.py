@@ -1,0 +1,74 @@
+"""Hole-centred windows: their scale, their boxes, and exactness at full resolution with trained weights."""
+
+import numpy as np
+import pytest
+
+from glcic.inference.complete import predict, predict_windows
+from glcic.inference.regions import hole_depths, label_holes, plan_windows, working_scale
+from glcic.models.completion import network_reach
+from glcic.pixels import split_rgb
+
+from conftest import box_mask, scene
+
+
+def test_reach_comes_from_the_layer_list():
+    assert network_reach() == 153  # Table 2; measured 151-153 by perturbing single input pixels
+
+
+@pytest.mark.parametrize("depth, trained, expected", [(5, 32, 1.0), (32, 32, 1.0), (64, 32, 0.5), (45, 32, 2 ** -0.5), (33, 32, 2 ** -0.25)])
+def test_working_scale_in_quarter_octaves_never_above_one(depth, trained, expected):
+    assert working_scale(depth, trained) == pytest.approx(expected)
+    assert working_scale(depth, trained) * depth <= trained + 1e-9 or working_scale(depth, trained) == 1.0
+
+
+def test_depth_is_the_distance_to_the_nearest_known_pixel():
+    hole = box_mask(200, 300, (50, 50, 41, 101), (10, 250, 3, 40))
+    count, labels, _ = label_holes(hole)
+    depths = sorted(hole_depths(hole, labels, count))
+    assert depths[0] == pytest.approx(2, abs=0.01)  # a 3 px wide stroke
+    assert depths[1] == pytest.approx(21, abs=0.01)  # 41 px high box: 21 px from its middle row to the outside
+
+
+def test_windows_are_aligned_cover_the_reach_and_stay_inside_the_image():
+    hole = box_mask(1000, 1200, (500, 600, 30, 30), (0, 0, 20, 20), (980, 1190, 20, 10))
+    windows, _ = plan_windows(hole, trained_depth=32, reach=153)
+    assert len(windows) == 3 and all(w.scale == 1.0 for w in windows)
+    for window in windows:
+        box = window.box
+        assert box.top % 4 == 0 and box.left % 4 == 0
+        assert box.top >= 0 and box.left >= 0 and box.top + box.height <= 1000 and box.left + box.width <= 1200
+    middle = next(w for w in windows if w.box.top > 0 and w.box.top + w.box.height < 1000)
+    assert middle.box.top <= 500 - 153 and middle.box.top + middle.box.height >= 530 + 153
+
+
+def test_overlapping_windows_of_one_scale_merge_and_deep_holes_get_their_own_scale():
+    hole = box_mask(600, 800, (100, 100, 10, 10), (100, 200, 10, 10), (300, 400, 200, 200))
+    windows, labels = plan_windows(hole, trained_depth=32, reach=153)
+    scales = sorted(w.scale for w in windows)
+    assert len(windows) == 2 and scales[1] == 1.0 and scales[0] < 0.5
+    assert sorted(len(w.labels) for w in windows) == [1, 2]
+    native, _ = plan_windows(hole, trained_depth=32, reach=153, native=True)
+    assert all(w.scale == 1.0 for w in native)
+
+
+@pytest.fixture(scope="module")
+def bundled():
+    import glcic
+
+    return glcic.load_model()  # trained weights: random ones hide margin errors
+
+
+@pytest.mark.parametrize("boxes", [
+    [(300, 380, 60, 80)],  # middle
+    [(0, 0, 50, 70)],  # top-left corner
+    [(462, 700, 50, 60)],  # bottom-right corner (the image is not a multiple of 4)
+    [(200, 0, 40, 30), (0, 400, 30, 50), (230, 733, 40, 27)],  # on three edges
+])
+def test_full_resolution_windows_reproduce_the_whole_image_run(bundled, boxes):
+    image = split_rgb(scene(513, 761, seed=3))
+    hole = box_mask(513, 761, *boxes)
+    windows, labels = plan_windows(hole, trained_depth=None, reach=network_reach(), native=True)
+    assert all(w.box.height * w.box.width < 513 * 761 for w in windows)  # really crops
+    windowed = predict_windows(bundled, image, hole, windows, labels)
+    whole = predict(bundled, image, hole)
+    assert np.abs(windowed[hole] - whole[hole]).max() < 1e-5
