@@ -1,11 +1,11 @@
 """Build the offline photo data set: real photos from Debian packages and Python wheels.
 
-    python scripts/build_photos.py data/photos          # -> data/photos/{train,validation}/, DATACARD.md
+    python scripts/build_photos.py data/photos          # -> data/photos/{train,validation,test}/, DATACARD.md
 
 Debian packages are fetched with `apt-get download` and unpacked with `dpkg-deb -x` (nothing is
 installed); scikit-image's photos come from the installed package, scikit-learn's from its wheel
 (`pip download`, unzipped). These sources mix photos with drawings and renders, so photos are chosen
-by the explicit lists below (each checked by eye). Whole photos are held out for validation. Each
+by the explicit lists below (each checked by eye). Whole photos are held out for validation and test. Each
 photo is stored as JPEG (quality 95) with its short side reduced to at most 768 px (enough for the
 paper preset's resize to [256, 384]); the licence files of each source are copied next to them.
 The repository stores none of this.
@@ -79,10 +79,10 @@ LICENCES = {
     "scikit-image": "see skimage/data/README.txt (public domain / CC0 / CC-BY per image)",
     "scikit-learn": "china.jpg and flower.jpg: see sklearn/datasets/images/README.txt",
 }
-VALIDATION = {  # whole photos kept out of training, spread over the sources
-    "life_by_Aitzol_Berasategi", "sunset_by_Aitzol_Berasategi", "LadyBird", "Storm", "fog", "castle-maintenon",
-    "lighthouse", "ocean_waves", "sheep", "coffee",
-}
+# Whole photos kept out of training, spread over the sources. Validation chooses checkpoints and
+# settings; test reports the chosen model and is never used to choose anything.
+VALIDATION = {"life_by_Aitzol_Berasategi", "LadyBird", "Storm", "ocean_waves", "coffee"}
+TEST = {"sunset_by_Aitzol_Berasategi", "fog", "castle-maintenon", "lighthouse", "sheep"}
 
 
 def store(source: Path, target: Path) -> tuple[int, int]:
@@ -158,7 +158,7 @@ def main() -> int:
         return 1
     cache = args.cache or Path(tempfile.mkdtemp(prefix="glcic-photos-"))
     cache.mkdir(parents=True, exist_ok=True)
-    for split in ("train", "validation", "licences"):
+    for split in ("train", "validation", "test", "licences"):
         (args.output / split).mkdir(parents=True, exist_ok=True)
     sources: list[tuple[str, Path, str]] = []  # (source name, file, photo name)
     for package, (folder, names) in DEBIAN_PHOTOS.items():
@@ -179,19 +179,20 @@ def main() -> int:
         shutil.copy(readme, args.output / "licences" / "scikit-learn.txt")
     sources += [("scikit-learn", sklearn_root / name, Path(name).name) for name in SKLEARN_PHOTOS]
 
-    rows, sizes = [], {"train": [], "validation": []}
+    rows, sizes = [], {"train": [], "validation": [], "test": []}
     for source, path, name in sources:
         stem = Path(name).stem
-        split = "validation" if stem in VALIDATION else "train"
+        split = "validation" if stem in VALIDATION else "test" if stem in TEST else "train"
         width, height = store(path, args.output / split / f"{stem}.jpg")
         sizes[split].append((width, height))
         rows.append(f"| {split} | {stem}.jpg | {source} | {width}x{height} | {LICENCES[source]} |")
     card = [
         "# Photo data set (built offline by scripts/build_photos.py)",
         "",
-        f"{len(sources)} photos: {len(sizes['train'])} for training, {len(sizes['validation'])} held out (whole photos) for validation.",
+        f"{len(sources)} photos: {len(sizes['train'])} for training; whole photos held out, {len(sizes['validation'])} for "
+        f"validation (choosing checkpoints) and {len(sizes['test'])} for test (reporting only).",
         f"Stored as JPEG q95, short side at most {MAX_SHORT_SIDE} px; median size "
-        f"{int(np.median([w for w, _ in sizes['train'] + sizes['validation']]))}x{int(np.median([h for _, h in sizes['train'] + sizes['validation']]))}.",
+        f"{int(np.median([w for w, _ in sum(sizes.values(), [])]))}x{int(np.median([h for _, h in sum(sizes.values(), [])]))}.",
         "Sources: Debian packages (apt-get download + dpkg-deb -x, not installed), the scikit-image package and the",
         "scikit-learn wheel. Photos were picked by explicit lists; drawings, renders and abstract wallpapers were left out.",
         "Content: landscapes, plants and flowers, animals, fishes, monuments and buildings, objects, textures (bark, rock,",
@@ -202,7 +203,8 @@ def main() -> int:
         *rows,
     ]
     (args.output / "DATACARD.md").write_text("\n".join(card) + "\n")
-    print(f"wrote {len(sources)} photos to {args.output} ({len(sizes['train'])} train, {len(sizes['validation'])} validation)")
+    print(f"wrote {len(sources)} photos to {args.output} ({len(sizes['train'])} train, {len(sizes['validation'])} validation, "
+          f"{len(sizes['test'])} test)")
     return 0
 
 

@@ -156,6 +156,13 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--working-short-side", type=_positive_int, help="the scale completion runs at: larger images are "
                         "downscaled so their short side is this (default: the middle of the training resize range)")
     export.set_defaults(handler=run_export)
+    onnx = commands.add_parser("export-onnx", help="write a model file as an ONNX graph (fp32, or int8 calibrated on photos)",
+                               formatter_class=formatter)
+    onnx.add_argument("model", type=Path, nargs="?", default=None, metavar="MODEL", help="model file (.safetensors); default: the bundled model")
+    onnx.add_argument("-o", "--output", type=Path, required=True, help="new .onnx file")
+    onnx.add_argument("--int8", action="store_true", help="static int8 quantization (QDQ, per-channel), calibrated on --calibration-data")
+    onnx.add_argument("--calibration-data", type=Path, help="folder of photos for the int8 calibration")
+    onnx.set_defaults(handler=run_export_onnx)
     _add_evaluation_parsers(commands, formatter)
     return parser
 
@@ -178,6 +185,7 @@ def _add_evaluation_parsers(commands, formatter) -> None:
     evaluate.add_argument("--masks", type=Path, help="reuse the mask set saved in this folder (OUT/masks of an earlier run)")
     evaluate.add_argument("--methods", default=",".join(list_methods()), help="comma-separated methods")
     evaluate.add_argument("--limit", type=_positive_int, help="use only the first N images")
+    evaluate.add_argument("--per-image", type=_positive_int, default=1, help="(crop, hole) pairs per image: the centre crop, then random crops at random scales")
     evaluate.add_argument("--sheet-images", type=_natural_int, default=4, help="images in comparison.png")
     evaluate.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     evaluate.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -420,6 +428,25 @@ def run_export(args) -> int:
     return 0
 
 
+def run_export_onnx(args) -> int:
+    from glcic.onnx_backend import export_onnx
+
+    if args.output.suffix != ".onnx":
+        raise GlcicError(f"ONNX file name must end in .onnx, got {args.output}")
+    if not args.output.parent.is_dir():
+        raise GlcicError(f"output folder does not exist: {args.output.parent}")
+    photos = None
+    if args.int8:
+        from glcic.data import find_images, load_rgb
+
+        if args.calibration_data is None or not args.calibration_data.is_dir():
+            raise GlcicError("--int8 needs --calibration-data DIR, a folder of photos")
+        photos = [load_rgb(path, 512) for path in find_images(args.calibration_data)[:16]]
+    export_onnx(args.model, args.output, args.int8, photos)
+    print(f"wrote {args.output}{' (int8)' if args.int8 else ''}", file=sys.stderr)
+    return 0
+
+
 def run_evaluate(args) -> int:
     from glcic.evaluation import evaluate
     from glcic.evaluation.evaluate import check_output_folder
@@ -432,7 +459,7 @@ def run_evaluate(args) -> int:
         model = load_model(args.model, device=args.device)  # None: the bundled model
     methods = [name.strip() for name in args.methods.split(",") if name.strip()]
     result = evaluate(args.data, args.output, model=model, protocol=args.protocol, seed=args.seed, masks=args.masks,
-                      methods=methods, limit=args.limit, sheet_images=args.sheet_images, progress=not args.no_progress)
+                      methods=methods, limit=args.limit, per_image=args.per_image, sheet_images=args.sheet_images, progress=not args.no_progress)
     print((args.output / "summary.md").read_text())
     for name, reason in result.skipped.items():
         print(f"glcic: note: skipped {name}: {reason}", file=sys.stderr)

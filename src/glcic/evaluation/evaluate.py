@@ -36,6 +36,42 @@ class Evaluation:
     means: dict[str, dict[str, float]]  # method -> metric (and "seconds") -> mean
     skipped: dict[str, str]  # method -> reason
     output: Path
+    intervals: dict[str, dict[str, list[float]]] | None = None  # method -> metric -> [low, high], 95 % bootstrap
+    differences: dict[str, dict[str, dict[str, list[float]]]] | None = None  # "a - b" -> metric -> {mean, low, high}
+
+
+BOOTSTRAP_RESAMPLES = 2000
+
+
+def confidence_intervals(rows: list[dict], methods: list[str], metrics: list[str], seed: int):
+    """95 % percentile-bootstrap intervals of each method's mean, and of the paired difference
+    between each glcic method and every other method (the same pairs resampled for both), from
+    BOOTSTRAP_RESAMPLES resamples of the (image, hole) pairs drawn from default_rng([seed, 95])."""
+    values = {(r["method"], metric): [] for r in rows for metric in metrics}
+    for row in rows:
+        for metric in metrics:
+            values[(row["method"], metric)].append(row[metric])
+    count = len(values[(methods[0], metrics[0])]) if methods else 0
+    if count == 0:
+        return {}, {}
+    resamples = np.random.default_rng([seed, 95]).integers(0, count, size=(BOOTSTRAP_RESAMPLES, count))  # (R, N)
+
+    def interval(samples: np.ndarray) -> list[float]:
+        finite = np.where(np.isfinite(samples), samples, np.nan)  # PSNR is inf on a perfect fill
+        means = np.nanmean(finite[resamples], axis=1)  # (R,)
+        return [round(float(np.nanpercentile(means, 2.5)), 5), round(float(np.nanpercentile(means, 97.5)), 5)]
+
+    intervals = {m: {metric: interval(np.asarray(values[(m, metric)], float)) for metric in metrics} for m in methods}
+    differences = {}
+    for ours in (m for m in methods if m.startswith("glcic")):
+        for other in (m for m in methods if m != ours):
+            entry = {}
+            for metric in metrics:
+                delta = np.asarray(values[(ours, metric)], float) - np.asarray(values[(other, metric)], float)
+                low, high = interval(delta)
+                entry[metric] = {"mean": round(float(np.nanmean(np.where(np.isfinite(delta), delta, np.nan))), 5), "low": low, "high": high}
+            differences[f"{ours} - {other}"] = entry
+    return intervals, differences
 
 
 def check_output_folder(output: Path) -> None:
@@ -46,8 +82,9 @@ def check_output_folder(output: Path) -> None:
 
 
 def _load_images(data: Path, limit: int | None, size: int) -> tuple[list[str], list[np.ndarray], list[str]]:
-    """Readable images under `data`, each resized and centre-cropped to `size` as it is read."""
-    from glcic.data import find_images, load_rgb
+    """Readable images under `data`, each resized as it is read so that its short side is 2 x `size`
+    at most (room for the crops of `crop_pairs`)."""
+    from glcic.data import find_images, load_rgb, resize_short_side
 
     if not data.is_dir():
         raise GlcicError(f"evaluation data folder not found: {data}")
@@ -56,13 +93,35 @@ def _load_images(data: Path, limit: int | None, size: int) -> tuple[list[str], l
         if limit is not None and len(images) >= limit:
             break
         try:
-            images.append(prepare_image(load_rgb(path), size))
+            photo = load_rgb(path, 2 * size)
+            images.append(resize_short_side(photo, 2 * size) if min(photo.shape[:2]) > 2 * size else photo)
             names.append(path.relative_to(data).as_posix())
         except Exception:  # noqa: BLE001 - reported, not fatal
             unreadable.append(path.relative_to(data).as_posix())
     if not images:
         raise GlcicError(f"no readable images in {data}")
     return names, images, unreadable
+
+
+def crop_pairs(names: list[str], photos: list[np.ndarray], size: int, per_image: int, seed: int):
+    """`per_image` square crops of each photo: the first is the centre square of the photo resized to
+    `size` (the paper's protocol); the others come from the photo resized to a short side drawn in
+    [size, 2 size], at a random place, all from default_rng([seed, image, crop])."""
+    from glcic.data import resize_short_side
+
+    pair_names, crops = [], []
+    for index, (name, photo) in enumerate(zip(names, photos)):
+        for crop in range(per_image):
+            if crop == 0:
+                crops.append(prepare_image(photo, size))
+            else:
+                rng = np.random.default_rng([seed, index, crop])
+                resized = resize_short_side(photo, int(rng.integers(size, min(2 * size, min(photo.shape[:2])) + 1)))
+                top = int(rng.integers(0, resized.shape[0] - size + 1))
+                left = int(rng.integers(0, resized.shape[1] - size + 1))
+                crops.append(np.ascontiguousarray(resized[top : top + size, left : left + size]))
+            pair_names.append(name if per_image == 1 else f"{name}#{crop}")
+    return pair_names, crops
 
 
 def evaluate(
@@ -75,9 +134,13 @@ def evaluate(
     masks: str | os.PathLike | None = None,
     methods: list[str] | None = None,
     limit: int | None = None,
+    per_image: int = 1,
     sheet_images: int = 4,
     progress: bool = True,
 ) -> Evaluation:
+    """Every method on the same (image crop, hole) pairs; `per_image` pairs per photo (see `crop_pairs`).
+    Means come with 95 % bootstrap intervals, and each glcic method with its paired difference to
+    every other method."""
     from tqdm import tqdm
 
     data, output = Path(data), Path(output)
@@ -85,16 +148,20 @@ def evaluate(
     chosen = [get_method(name) for name in (methods or list_methods())]
     manifest, holes = load_mask_set(masks) if masks is not None else (None, None)
     spec = get_protocol(manifest["protocol"] if manifest else protocol)
-    names, images, unreadable = _load_images(data, limit, spec.image_size)
+    photo_names, photos, unreadable = _load_images(data, limit, spec.image_size)
+    if manifest is not None:
+        seed, per_image = manifest["seed"], manifest.get("per_image", 1)
+    names, images = crop_pairs(photo_names, photos, spec.image_size, per_image, seed)
+    del photos
     if manifest is not None:
         saved_names = [entry["image"] for entry in manifest["masks"]]
         if saved_names[: len(names)] != names:
             raise GlcicError(f"mask set {masks} was made for other images ({saved_names[:3]}...) than {data} ({names[:3]}...)")
-        seed, holes = manifest["seed"], holes[: len(names)]
+        holes = holes[: len(names)]
     else:
         holes = make_mask_set(spec, len(names), seed)
     output.mkdir(parents=True, exist_ok=True)  # like a training run folder
-    save_mask_set(output / "masks", spec, seed, names, holes)
+    save_mask_set(output / "masks", spec, seed, names, holes, per_image)
 
     context = Context(model=model, seed=seed)
     skipped = {m.name: reason for m in chosen if (reason := unavailable_reason(m, context))}
@@ -119,11 +186,13 @@ def evaluate(
         method.name: {key: float(np.mean([r[key] for r in rows if r["method"] == method.name])) for key in (*metric_names, "seconds")}
         for method in runnable
     }
-    result = Evaluation(spec, seed, names, means, skipped, output)
+    intervals, differences = confidence_intervals(rows, [m.name for m in runnable], metric_names, seed)
+    result = Evaluation(spec, seed, names, means, skipped, output, intervals, differences)
     (output / "summary.md").write_text(summary_markdown(result, data, unreadable))
     (output / "summary.json").write_text(json.dumps({
-        "protocol": spec.name, "image_size": spec.image_size, "seed": seed, "images": len(names), "data": str(data),
-        "means": means, "skipped": skipped, "unreadable": unreadable,
+        "protocol": spec.name, "image_size": spec.image_size, "seed": seed, "images": len(photo_names), "pairs": len(names),
+        "per_image": per_image, "data": str(data), "means": means, "intervals_95": intervals,
+        "differences_95": differences, "skipped": skipped, "unreadable": unreadable,
     }, indent=2) + "\n")
     if runnable and sheet_images:
         write_comparison_sheet(output / "comparison.png", images[:sheet_images], holes[:sheet_images], completions)
@@ -134,7 +203,7 @@ def summary_markdown(result: Evaluation, data: Path, unreadable: list[str]) -> s
     metric_names = list_metrics()
     lines = [
         f"Protocol `{result.protocol.name}` ({result.protocol.description}), seed {result.seed}, "
-        f"{len(result.images)} images from `{data}`. Mean per method; outside the hole every method's output is the input.",
+        f"{len(result.images)} (image, hole) pairs from `{data}`. Mean per method; outside the hole every method's output is the input.",
         "",
         "| method | " + " | ".join(METRIC_TITLES[m] for m in metric_names) + " | seconds / image |",
         "|---" * (len(metric_names) + 2) + "|",
@@ -150,6 +219,22 @@ def summary_markdown(result: Evaluation, data: Path, unreadable: list[str]) -> s
             text = f"{means[metric]:.3f}" if metric != "ssim" else f"{means[metric]:.4f}"
             cells.append(f"**{text}**" if best.get(metric) == name else text)
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {means['seconds']:.3f} |")
+    if result.intervals:
+        lines += ["", "95 % bootstrap intervals of the means (resampling the pairs):", "",
+                  "| method | " + " | ".join(METRIC_TITLES[m] for m in metric_names) + " |", "|---" * (len(metric_names) + 1) + "|"]
+        for name, metric_intervals in result.intervals.items():
+            lines.append(f"| {name} | " + " | ".join(f"[{lo:.3f}, {hi:.3f}]" for lo, hi in (metric_intervals[m] for m in metric_names)) + " |")
+    if result.differences:
+        lines += ["", "Paired differences (first minus second, same pairs), mean [95 % interval]; ✓ marks an interval "
+                  "entirely on the better side of zero:", "",
+                  "| methods | " + " | ".join(METRIC_TITLES[m] for m in metric_names) + " |", "|---" * (len(metric_names) + 1) + "|"]
+        for name, entry in result.differences.items():
+            cells = []
+            for metric in metric_names:
+                d = entry[metric]
+                better = d["low"] > 0 if HIGHER_IS_BETTER[metric] else d["high"] < 0
+                cells.append(f"{d['mean']:+.3f} [{d['low']:+.3f}, {d['high']:+.3f}]{' ✓' if better else ''}")
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
     for name, reason in result.skipped.items():
         lines.append(f"\nSkipped `{name}`: {reason}.")
     if unreadable:

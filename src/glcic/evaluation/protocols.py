@@ -86,17 +86,18 @@ def make_mask_set(protocol: Protocol, count: int, seed: int) -> list[np.ndarray]
     return [protocol.draw(np.random.default_rng([seed, index])) for index in range(count)]
 
 
-def save_mask_set(folder: str | os.PathLike, protocol: Protocol, seed: int, names: list[str], holes: list[np.ndarray]) -> None:
+def save_mask_set(folder: str | os.PathLike, protocol: Protocol, seed: int, names: list[str], holes: list[np.ndarray],
+                  per_image: int = 1) -> None:
     from glcic.image_io import write_image
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     entries = []
     for index, (name, hole) in enumerate(zip(names, holes)):
-        mask_name = f"{index:04d}_{Path(name).stem}.png"
+        mask_name = f"{index:04d}_{Path(name.replace('#', '_')).stem}.png"
         write_image(folder / mask_name, hole.astype(np.uint8) * 255)
         entries.append({"image": name, "mask": mask_name})
-    manifest = {"protocol": protocol.name, "image_size": protocol.image_size, "seed": seed, "masks": entries}
+    manifest = {"protocol": protocol.name, "image_size": protocol.image_size, "seed": seed, "per_image": per_image, "masks": entries}
     (folder / MASKSET_FILE).write_text(json.dumps(manifest, indent=2) + "\n")
 
 

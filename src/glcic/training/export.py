@@ -33,7 +33,15 @@ def export_model(run_dir: str | os.PathLike, output: str | os.PathLike, dtype: t
 
 def model_config_for(config, iteration: int, phase: str, training_images: int | None,
                      working_short_side: int | None = None) -> ModelConfig:
-    """The inference config of a completion network trained under `config` up to `iteration`."""
+    """The inference config of a completion network trained under `config` up to `iteration`.
+    `images_seen` counts the training crops of this run plus those of the model it was fine-tuned
+    from, so that progress accumulates over runs."""
+    images_seen = iteration * config.batch_size  # per process; times the world size under torchrun (see config.json)
+    if config.fine_tune_from and Path(config.fine_tune_from).is_file():
+        from glcic.model_file import read_model_file
+
+        notes = read_model_file(config.fine_tune_from)[1].notes
+        images_seen += int(notes.get("images_seen") or (notes.get("iteration") or 0) * (notes.get("batch_size") or 0))
     return ModelConfig(
         width=config.width,
         mean_pixel=config.mean_pixel,
@@ -46,6 +54,7 @@ def model_config_for(config, iteration: int, phase: str, training_images: int | 
             "trained_with": "glcic train",
             "preset": config.preset,
             "iteration": iteration,
+            "images_seen": images_seen,
             "phase": phase,
             "completion_iterations": config.completion_iterations,
             "discriminator_iterations": config.discriminator_iterations,
