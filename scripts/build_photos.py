@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 MAX_SHORT_SIDE = 768
+LARGE_MIN_SIDE = 1600  # held-out photos with a long side of at least this are kept at full size too
 # package -> (folder inside the package, [photos]); drawings, renders and abstract art are left out
 DEBIAN_PHOTOS = {
     "lomiri-wallpapers-16.04": ("usr/share/backgrounds", [
@@ -85,13 +86,13 @@ VALIDATION = {"life_by_Aitzol_Berasategi", "LadyBird", "Storm", "ocean_waves", "
 TEST = {"sunset_by_Aitzol_Berasategi", "fog", "castle-maintenon", "lighthouse", "sheep"}
 
 
-def store(source: Path, target: Path) -> tuple[int, int]:
-    """Save `source` as an upright RGB JPEG with the short side at most MAX_SHORT_SIDE; returns (w, h)."""
+def store(source: Path, target: Path, max_short_side: int | None = MAX_SHORT_SIDE) -> tuple[int, int]:
+    """Save `source` as an upright RGB JPEG with the short side at most `max_short_side`; returns (w, h)."""
     from PIL import Image, ImageOps
 
     with Image.open(source) as image:
         image = ImageOps.exif_transpose(image).convert("RGB")
-        scale = MAX_SHORT_SIDE / min(image.size)
+        scale = (max_short_side or min(image.size)) / min(image.size)
         if scale < 1:
             image = image.resize((round(image.width * scale), round(image.height * scale)), Image.Resampling.LANCZOS)
         image.save(target, quality=95)
@@ -158,7 +159,7 @@ def main() -> int:
         return 1
     cache = args.cache or Path(tempfile.mkdtemp(prefix="glcic-photos-"))
     cache.mkdir(parents=True, exist_ok=True)
-    for split in ("train", "validation", "test", "licences"):
+    for split in ("train", "validation", "test", "validation_large", "test_large", "licences"):
         (args.output / split).mkdir(parents=True, exist_ok=True)
     sources: list[tuple[str, Path, str]] = []  # (source name, file, photo name)
     for package, (folder, names) in DEBIAN_PHOTOS.items():
@@ -179,18 +180,25 @@ def main() -> int:
         shutil.copy(readme, args.output / "licences" / "scikit-learn.txt")
     sources += [("scikit-learn", sklearn_root / name, Path(name).name) for name in SKLEARN_PHOTOS]
 
+    from PIL import Image
+
     rows, sizes = [], {"train": [], "validation": [], "test": []}
     for source, path, name in sources:
         stem = Path(name).stem
         split = "validation" if stem in VALIDATION else "test" if stem in TEST else "train"
         width, height = store(path, args.output / split / f"{stem}.jpg")
         sizes[split].append((width, height))
+        if split != "train":  # held-out photos also at full resolution, for `glcic evaluate --protocol large`
+            with Image.open(path) as original:
+                if max(original.size) >= LARGE_MIN_SIDE:
+                    store(path, args.output / f"{split}_large" / f"{stem}.jpg", max_short_side=None)
         rows.append(f"| {split} | {stem}.jpg | {source} | {width}x{height} | {LICENCES[source]} |")
     card = [
         "# Photo data set (built offline by scripts/build_photos.py)",
         "",
         f"{len(sources)} photos: {len(sizes['train'])} for training; whole photos held out, {len(sizes['validation'])} for "
-        f"validation (choosing checkpoints) and {len(sizes['test'])} for test (reporting only).",
+        f"validation (choosing checkpoints) and {len(sizes['test'])} for test (reporting only); those of them with a long side "
+        f"of at least {LARGE_MIN_SIDE} px are also in validation_large/ and test_large/ at full resolution.",
         f"Stored as JPEG q95, short side at most {MAX_SHORT_SIDE} px; median size "
         f"{int(np.median([w for w, _ in sum(sizes.values(), [])]))}x{int(np.median([h for _, h in sum(sizes.values(), [])]))}.",
         "Sources: Debian packages (apt-get download + dpkg-deb -x, not installed), the scikit-image package and the",

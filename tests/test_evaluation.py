@@ -42,23 +42,27 @@ def test_metrics_of_a_known_constant_error():
 @pytest.mark.parametrize("name", list_protocols())
 def test_mask_sets_are_reproducible_from_the_seed(name):
     protocol = get_protocol(name)
-    first, again, other = make_mask_set(protocol, 6, seed=1), make_mask_set(protocol, 6, seed=1), make_mask_set(protocol, 6, seed=2)
+    shapes = [(protocol.image_size,) * 2 if protocol.image_size else (1600, 2400)] * 6
+    first, again, other = make_mask_set(protocol, shapes, seed=1), make_mask_set(protocol, shapes, seed=1), make_mask_set(protocol, shapes, seed=2)
     assert all(np.array_equal(a, b) for a, b in zip(first, again))
-    for hole in first:
-        assert hole.shape == (protocol.image_size,) * 2 and hole.dtype == bool and hole.any() and not hole.all()
+    for hole, shape in zip(first, shapes):
+        assert hole.shape == shape and hole.dtype == bool and hole.any() and not hole.all()
     if name != "center":  # the centre hole is the same for every seed by definition
         assert not all(np.array_equal(a, b) for a, b in zip(first, other))
 
 
 def test_protocol_hole_bounds():
-    for hole in make_mask_set(get_protocol("square"), 30, seed=0):
+    for hole in make_mask_set(get_protocol("square"), [(256, 256)] * 30, seed=0):
         rows, cols = np.nonzero(hole)
         assert 108 <= np.ptp(rows) + 1 <= 128 and 108 <= np.ptp(cols) + 1 <= 128
         assert rows.min() >= 20 and cols.min() >= 20 and rows.max() < 236 and cols.max() < 236
-    for hole in make_mask_set(get_protocol("paper"), 30, seed=0):
+    for hole in make_mask_set(get_protocol("paper"), [(256, 256)] * 30, seed=0):
         rows, cols = np.nonzero(hole)
         assert 96 <= np.ptp(rows) + 1 <= 128 and 96 <= np.ptp(cols) + 1 <= 128
-    center = make_mask_set(get_protocol("center"), 1, seed=0)[0]
+    center = make_mask_set(get_protocol("center"), [(128, 128)], seed=0)[0]
+    for hole in make_mask_set(get_protocol("large"), [(1600, 2560)] * 20, seed=0):
+        rows, cols = np.nonzero(hole)
+        assert 64 <= max(np.ptp(rows), np.ptp(cols)) + 1 <= 256
     assert center[32:96, 32:96].all() and center.sum() == 64 * 64
 
 
@@ -142,3 +146,31 @@ def test_evaluate_and_bench_commands(folder, tmp_path, model_path):
     rows = json.loads(rows_file.read_text())
     assert {tuple(sorted(row)) for row in rows} == {("backend", "device", "gflops_per_s", "precision", "reference", "seconds", "size")}
     assert sum(row["reference"] for row in rows) == 2 and {row["size"] for row in rows} == {64, 96}
+
+
+def test_several_pairs_per_image_with_intervals_and_paired_differences(folder, tmp_path, model):
+    result = evaluate(folder, tmp_path / "out", model=model, protocol="paper", per_image=4, methods=["glcic", "telea"],
+                      sheet_images=2, progress=False)
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["pairs"] == 12 and summary["images"] == 3 and len(result.images) == 12
+    assert len(set(result.images)) == 12  # distinct crops, named photo#k
+    for method, intervals in summary["intervals_95"].items():
+        for metric, (low, high) in intervals.items():
+            assert low <= summary["means"][method][metric] <= high
+    difference = summary["differences_95"]["glcic - telea"]["hole_l1"]
+    assert difference["low"] <= difference["mean"] <= difference["high"]
+    again = evaluate(folder, tmp_path / "again", model=model, masks=tmp_path / "out" / "masks", methods=["telea"], progress=False)
+    for metric in ("hole_l1", "psnr", "ssim"):  # the saved set (crops and holes) is reused exactly
+        assert again.means["telea"][metric] == result.means["telea"][metric]
+    assert "Paired differences" in (tmp_path / "out" / "summary.md").read_text()
+
+
+def test_large_protocol_uses_full_resolution_photos_only(tmp_path, model):
+    data = tmp_path / "big"
+    data.mkdir()
+    write_image(data / "big.png", scene(1000, 1700, seed=1))
+    write_image(data / "small.png", scene(300, 400, seed=2))  # under 1600 px: not used
+    result = evaluate(data, tmp_path / "out", model=model, protocol="large", per_image=2, methods=["glcic", "glcic_whole", "telea"],
+                      progress=False)
+    assert result.images == ["big.png#0", "big.png#1"]
+    assert (tmp_path / "out" / "comparison.png").is_file()

@@ -160,10 +160,11 @@ class FreeFormHoles:
 @dataclass(frozen=True)
 class BlobHoles:
     """An object-like hole: a polygon of 8-20 vertices at jittered radii around a centre, its extent
-    drawn in [hole_min, hole_max] along each axis, slightly rotated; one or two of them."""
+    drawn in [hole_min, hole_max] along each axis, slightly rotated; one to `max_parts` of them."""
 
     hole_min: int | None = 48
     hole_max: int | None = 96
+    max_parts: int = 2
 
     def __post_init__(self):
         object.__setattr__(self, "hole_min", 48 if self.hole_min is None else self.hole_min)
@@ -175,7 +176,7 @@ class BlobHoles:
 
         _check_image_size(height, width, self.hole_max, f"blob holes up to {self.hole_max} px")
         mask = np.zeros((height, width), dtype=np.uint8)
-        for _ in range(int(rng.integers(1, 3))):
+        for _ in range(int(rng.integers(1, self.max_parts + 1))):
             radius_y, radius_x = (rng.integers(self.hole_min, self.hole_max + 1, size=2) - 1) / 2
             center_y = rng.uniform(radius_y, height - 1 - radius_y)
             center_x = rng.uniform(radius_x, width - 1 - radius_x)

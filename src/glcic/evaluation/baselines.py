@@ -5,7 +5,9 @@ image; `run_method` then composites it so that every pixel outside the hole is t
 method whose package is not installed, or that needs a model when none was given, is reported as
 skipped with the reason, never a crash.
 
-- `glcic` / `glcic_raw`: the model, with and without the paper's post-processing (Telea + Poisson);
+- `glcic` / `glcic_raw`: the model, with and without the paper's post-processing (Poisson blending);
+- `glcic_whole`: the model on the whole image brought down so that the hole is as deep as the
+  training holes, the fill upscaled (how completion worked before hole-centred windows);
 - `telea`, `navier_stokes`: OpenCV's `cv2.inpaint` (Telea 2004; Bertalmio et al. 2001), radius 5;
 - `biharmonic`: scikit-image `inpaint_biharmonic`;
 - `patchmatch`: PatchMatch (Barnes et al. 2009) from the `pypatchmatch` package, patch radius 3;
@@ -75,7 +77,24 @@ def run_method(method: Method, image: np.ndarray, hole: np.ndarray, context: Con
     return np.where(hole[..., None], result, image)  # inpainted = hole * prediction + (1 - hole) * image
 
 
-@register_method("glcic", needs_model=True, description="the model with Telea + Poisson post-processing")
+@register_method("glcic_whole", needs_model=True, description="the model on the whole image brought down, fill upscaled")
+def _glcic_whole(image, hole, context):
+    import cv2
+
+    from glcic.inference.complete import complete, trained_depth
+    from glcic.inference.regions import hole_depths, label_holes
+
+    count, labels, _ = label_holes(hole)
+    factor = min(1.0, trained_depth(context.model) / max(hole_depths(hole, labels, count)))
+    if factor >= 1.0:
+        return complete(context.model, image, hole, native=True)
+    size = (max(8, round(image.shape[1] * factor)), max(8, round(image.shape[0] * factor)))
+    small_hole = cv2.resize(hole.astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0
+    small = complete(context.model, cv2.resize(image, size, interpolation=cv2.INTER_AREA), small_hole, native=True)
+    return cv2.resize(small, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_CUBIC)
+
+
+@register_method("glcic", needs_model=True, description="the model with the paper's post-processing (Poisson blending)")
 def _glcic(image, hole, context):
     from glcic.inference.complete import complete
 

@@ -81,25 +81,33 @@ def check_output_folder(output: Path) -> None:
         raise GlcicError(f"cannot make output folder {output}: a part of its path is a file")
 
 
-def _load_images(data: Path, limit: int | None, size: int) -> tuple[list[str], list[np.ndarray], list[str]]:
-    """Readable images under `data`, each resized as it is read so that its short side is 2 x `size`
-    at most (room for the crops of `crop_pairs`)."""
+def _load_images(data: Path, limit: int | None, protocol: Protocol) -> tuple[list[str], list[np.ndarray], list[str]]:
+    """Readable images under `data`, each resized as it is read so that its short side is 2 x the
+    protocol's size at most (room for the crops of `crop_pairs`); full-resolution protocols keep
+    them as they are and pass over those under the protocol's size."""
     from glcic.data import find_images, load_rgb, resize_short_side
 
     if not data.is_dir():
         raise GlcicError(f"evaluation data folder not found: {data}")
+    size = protocol.image_size
     names, images, unreadable = [], [], []
     for path in find_images(data):
         if limit is not None and len(images) >= limit:
             break
         try:
-            photo = load_rgb(path, 2 * size)
-            images.append(resize_short_side(photo, 2 * size) if min(photo.shape[:2]) > 2 * size else photo)
-            names.append(path.relative_to(data).as_posix())
+            photo = load_rgb(path, None if size is None else 2 * size)
         except Exception:  # noqa: BLE001 - reported, not fatal
             unreadable.append(path.relative_to(data).as_posix())
+            continue
+        if size is None:
+            if max(photo.shape[:2]) < protocol.min_long_side:
+                continue
+        elif min(photo.shape[:2]) > 2 * size:
+            photo = resize_short_side(photo, 2 * size)
+        images.append(photo)
+        names.append(path.relative_to(data).as_posix())
     if not images:
-        raise GlcicError(f"no readable images in {data}")
+        raise GlcicError(f"no readable images in {data}" + (f" with a long side of at least {protocol.min_long_side} px" if size is None else ""))
     return names, images, unreadable
 
 
@@ -112,11 +120,14 @@ def crop_pairs(names: list[str], photos: list[np.ndarray], size: int, per_image:
     pair_names, crops = [], []
     for index, (name, photo) in enumerate(zip(names, photos)):
         for crop in range(per_image):
-            if crop == 0:
+            if size is None:  # full resolution: the photo itself, with another hole each time
+                crops.append(photo)
+            elif crop == 0:
                 crops.append(prepare_image(photo, size))
             else:
                 rng = np.random.default_rng([seed, index, crop])
-                resized = resize_short_side(photo, int(rng.integers(size, min(2 * size, min(photo.shape[:2])) + 1)))
+                largest = max(size, min(2 * size, min(photo.shape[:2])))  # never upscaled beyond the crop size
+                resized = resize_short_side(photo, int(rng.integers(size, largest + 1)))
                 top = int(rng.integers(0, resized.shape[0] - size + 1))
                 left = int(rng.integers(0, resized.shape[1] - size + 1))
                 crops.append(np.ascontiguousarray(resized[top : top + size, left : left + size]))
@@ -148,7 +159,7 @@ def evaluate(
     chosen = [get_method(name) for name in (methods or list_methods())]
     manifest, holes = load_mask_set(masks) if masks is not None else (None, None)
     spec = get_protocol(manifest["protocol"] if manifest else protocol)
-    photo_names, photos, unreadable = _load_images(data, limit, spec.image_size)
+    photo_names, photos, unreadable = _load_images(data, limit, spec)
     if manifest is not None:
         seed, per_image = manifest["seed"], manifest.get("per_image", 1)
     names, images = crop_pairs(photo_names, photos, spec.image_size, per_image, seed)
@@ -159,7 +170,7 @@ def evaluate(
             raise GlcicError(f"mask set {masks} was made for other images ({saved_names[:3]}...) than {data} ({names[:3]}...)")
         holes = holes[: len(names)]
     else:
-        holes = make_mask_set(spec, len(names), seed)
+        holes = make_mask_set(spec, [image.shape[:2] for image in images], seed)
     output.mkdir(parents=True, exist_ok=True)  # like a training run folder
     save_mask_set(output / "masks", spec, seed, names, holes, per_image)
 
@@ -242,12 +253,29 @@ def summary_markdown(result: Evaluation, data: Path, unreadable: list[str]) -> s
     return "\n".join(lines) + "\n"
 
 
+VIEW_SIDE = 384  # px of the square shown around each hole of a full-resolution photo
+
+
+def _hole_view(hole: np.ndarray, side: int) -> tuple[slice, slice]:
+    """A side x side square centred on the hole's box, shifted inside the image."""
+    from glcic.masks import hole_box, local_patch_box
+
+    side = min(side, *hole.shape)
+    box = local_patch_box(hole_box(hole), side, *hole.shape)
+    return box.slices()
+
+
 def write_comparison_sheet(path: Path, images: list[np.ndarray], holes: list[np.ndarray], completions: dict[str, list[np.ndarray]]) -> None:
     """Rows of input with the hole in white | each method | original, under a header of names."""
     import cv2
 
     from glcic.image_io import write_image
 
+    if any(image.shape != images[0].shape or image.shape[0] != image.shape[1] for image in images):
+        views = [_hole_view(hole, VIEW_SIDE) for hole in holes]  # full-resolution photos: a square around each hole
+        images = [image[view] for image, view in zip(images, views)]
+        holes = [hole[view] for hole, view in zip(holes, views)]
+        completions = {name: [c[view] for c, view in zip(done, views)] for name, done in completions.items()}
     size = images[0].shape[0]
     titles = ["input", *completions, "original"]
     header = np.full((28, size * len(titles), 3), 255, np.uint8)

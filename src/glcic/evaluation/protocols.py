@@ -7,7 +7,9 @@ A protocol fixes the image size and how holes are drawn:
   sides in [108, 128], at least 20 px from the border; hole L1 x100, PSNR and SSIM of the whole
   composite, no post-processing);
 - `center`: 128x128 with the 64x64 centre missing (section 4.1.2);
-- `free_form`: 256x256 brush strokes (glcic.masks.FreeFormHoles).
+- `free_form`: 256x256 brush strokes (glcic.masks.FreeFormHoles);
+- `large`: photos at full resolution (at least 1600 px on the long side), one rectangle or
+  object-like blob of 64-256 px: what completion does on real photos, hole-centred windows included.
 
 A mask set is made once from a seed: image i's hole comes from `numpy.random.default_rng([seed, i])`,
 so the same seed gives the same holes and another seed other holes. It is saved next to the results
@@ -35,12 +37,14 @@ MASKSET_FILE = "maskset.json"
 @dataclass(frozen=True)
 class Protocol:
     name: str
-    image_size: int  # images are resized (short side) and centre-cropped to this square
-    draw: Callable[[np.random.Generator], np.ndarray]  # rng -> (S, S) bool hole
+    image_size: int | None  # images are resized (short side) and centre-cropped to this square; None: full resolution
+    draw: Callable[[np.random.Generator, int, int], np.ndarray]  # (rng, height, width) -> (H, W) bool hole
     description: str
+    min_long_side: int = 0  # full-resolution protocols: smaller images are not used
 
 
-def _square_holes(rng: np.random.Generator, size: int = 256, low: int = 108, high: int = 128, margin: int = 20) -> np.ndarray:
+def _square_holes(rng: np.random.Generator, height: int, width: int, size: int = 256, low: int = 108, high: int = 128,
+                  margin: int = 20) -> np.ndarray:
     height, width = (int(v) for v in rng.integers(low, high + 1, size=2))
     top = int(rng.integers(margin, size - margin - height + 1))
     left = int(rng.integers(margin, size - margin - width + 1))
@@ -62,14 +66,22 @@ def get_protocol(name: str) -> Protocol:
     return _PROTOCOLS.choose(name)
 
 
-register_protocol(Protocol("paper", 256, lambda rng: make_hole_sampler("rectangle", hole_min=96, hole_max=128)(256, 256, rng),
+register_protocol(Protocol("paper", 256, lambda rng, h, w: make_hole_sampler("rectangle", hole_min=96, hole_max=128)(h, w, rng),
                            "256x256, one rectangle, sides in [96, 128] (the paper's training holes)"))
 register_protocol(Protocol("square", 256, _square_holes,
                            "256x256, square-ish hole, sides in [108, 128], >= 20 px from the border (published toolbox protocol)"))
-register_protocol(Protocol("center", 128, lambda rng: make_hole_sampler("center", hole_max=64)(128, 128, rng),
+register_protocol(Protocol("center", 128, lambda rng, h, w: make_hole_sampler("center", hole_max=64)(h, w, rng),
                            "128x128, the 64x64 centre square (section 4.1.2)"))
-register_protocol(Protocol("free_form", 256, lambda rng: make_hole_sampler("free_form")(256, 256, rng),
+register_protocol(Protocol("free_form", 256, lambda rng, h, w: make_hole_sampler("free_form")(h, w, rng),
                            "256x256, brush strokes"))
+def _large_holes(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
+    kind = "rectangle" if rng.random() < 0.5 else "blob"
+    options = {"max_parts": 1} if kind == "blob" else {}
+    return make_hole_sampler(kind, hole_min=64, hole_max=256, **options)(height, width, rng)
+
+
+register_protocol(Protocol("large", None, _large_holes,
+                           "full-resolution photos (long side >= 1600 px), one rectangle or blob of 64-256 px", min_long_side=1600))
 
 
 def prepare_image(image: np.ndarray, size: int) -> np.ndarray:
@@ -81,9 +93,9 @@ def prepare_image(image: np.ndarray, size: int) -> np.ndarray:
     return np.ascontiguousarray(image[top : top + size, left : left + size])
 
 
-def make_mask_set(protocol: Protocol, count: int, seed: int) -> list[np.ndarray]:
-    """`count` holes of `protocol`, hole i drawn from default_rng([seed, i])."""
-    return [protocol.draw(np.random.default_rng([seed, index])) for index in range(count)]
+def make_mask_set(protocol: Protocol, shapes: list[tuple[int, int]], seed: int) -> list[np.ndarray]:
+    """One hole of `protocol` per image shape (H, W), hole i drawn from default_rng([seed, i])."""
+    return [protocol.draw(np.random.default_rng([seed, index]), *shape) for index, shape in enumerate(shapes)]
 
 
 def save_mask_set(folder: str | os.PathLike, protocol: Protocol, seed: int, names: list[str], holes: list[np.ndarray],
