@@ -13,7 +13,7 @@ $(BIN)/python:
 # torch is pinned to the CPU build on disk; an unpinned torch pulls gigabytes of CUDA packages.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet "torch==2.13.0"
-	$(BIN)/pip install --quiet -e ".[test,patchmatch,onnx,plot]"
+	$(BIN)/pip install --quiet -e ".[test,patchmatch,onnx,plot,web,browser]"
 	touch $@
 
 install: $(VENV)/.installed

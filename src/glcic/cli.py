@@ -97,6 +97,13 @@ def _natural_float(text: str) -> float:
     return value
 
 
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port number in 0-65535, got {value}")
+    return value
+
+
 def _threshold(text: str) -> float:
     value = float(text)
     if not 0.0 < value <= 1.0:
@@ -163,6 +170,21 @@ def build_parser() -> argparse.ArgumentParser:
     onnx.add_argument("--int8", action="store_true", help="static int8 quantization (QDQ, per-channel), calibrated on --calibration-data")
     onnx.add_argument("--calibration-data", type=Path, help="folder of photos for the int8 calibration")
     onnx.set_defaults(handler=run_export_onnx)
+    serve = commands.add_parser("serve", help="a local web page to paint holes and complete them, and its HTTP API",
+                                description="Serve the page and the HTTP API (see /docs) on this machine. Everything is "
+                                "served by the package: no CDN, no telemetry.", formatter_class=formatter)
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (0.0.0.0 makes it reachable from other machines)")
+    serve.add_argument("--port", type=_port, default=7860, help="port")
+    serve.add_argument("--model", type=Path, default=None, help="model file (.safetensors or .onnx); default: the bundled model")
+    serve.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
+    serve.add_argument("--backend", choices=BACKENDS, default="torch", help="torch or onnx")
+    serve.add_argument("--precision", choices=PRECISIONS, default="auto", help="see glcic complete")
+    serve.add_argument("--max-upload-mb", type=_positive_float, default=20.0, help="refuse larger uploads (413)")
+    serve.add_argument("--max-pixels", type=_positive_int, default=50_000_000, help="refuse larger images (413), checked before decoding")
+    serve.add_argument("--workers", type=_positive_int, default=1, help="completions running at once")
+    serve.add_argument("--queue-size", type=_natural_int, default=4, help="requests that may wait; more get 503 with Retry-After")
+    serve.add_argument("--open", action="store_true", help="open the page in the default browser")
+    serve.set_defaults(handler=run_serve)
     _add_evaluation_parsers(commands, formatter)
     return parser
 
@@ -425,6 +447,40 @@ def run_export(args) -> int:
         raise GlcicError(f"output folder does not exist: {args.output.parent}")
     config = export_model(args.run_dir, args.output, torch.float16 if args.fp16 else torch.float32, args.working_short_side)
     print(f"wrote {args.output} (iteration {config.notes['iteration']}, {config.notes['phase']} phase)", file=sys.stderr)
+    return 0
+
+
+def run_serve(args) -> int:
+    import importlib.util
+
+    missing = [name for name in ("fastapi", "uvicorn", "multipart") if importlib.util.find_spec(name) is None]
+    if missing:
+        raise GlcicError(f"glcic serve needs the web extra ({', '.join(missing)} missing): pip install 'glcic[web]'")
+    import uvicorn
+
+    from glcic.model_file import load_model
+    from glcic.web.app import Limits, create_app
+
+    import socket
+
+    try:  # uvicorn logs a failed bind and exits; say it in one line instead, before loading the model
+        with socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((args.host, args.port))
+    except OSError as error:
+        raise GlcicError(f"cannot serve on {args.host}:{args.port}: {error.strerror or error}") from None
+    model = load_model(args.model, device=args.device, backend=args.backend, precision=args.precision)
+    limits = Limits(round(args.max_upload_mb * 2**20), args.max_pixels, args.workers, args.queue_size)
+    app = create_app(model, limits)
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    url = f"http://{'127.0.0.1' if args.host in ('0.0.0.0', '::') else host}:{args.port}/"
+    print(f"glcic: serving on {url} (API docs at {url}docs); Ctrl-C stops", file=sys.stderr, flush=True)
+    if args.open:
+        import threading
+        import webbrowser
+
+        threading.Timer(1.0, webbrowser.open, (url,)).start()
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
 
 

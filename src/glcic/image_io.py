@@ -57,35 +57,45 @@ def _read_bytes(path: Path, what: str) -> bytes:
 
 def read_image(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS, what: str = "image") -> np.ndarray:
     """Decode an image file to an upright (H, W[, C]) uint8 or uint16 array in RGB[A] order."""
+    path = Path(path)
+    return decode_image(_read_bytes(path, what), f"{what} {path}", max_pixels)
+
+
+class TooManyPixels(ImageError):
+    """The image is larger than the pixel limit (checked from its header, before decoding)."""
+
+
+def decode_image(data: bytes, name: str = "image", max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """Decode encoded image bytes (`name` is how errors call it) to an upright (H, W[, C]) array."""
     from PIL import Image, UnidentifiedImageError
 
-    path = Path(path)
-    data = _read_bytes(path, what)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
     except Image.DecompressionBombError:
-        raise ImageError(f"{what} {path} is too large to decode safely (decompression bomb?)") from None
+        raise TooManyPixels(f"{name} is too large to decode safely (decompression bomb?)") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        raise ImageError(f"{what} {path} is not an image file in a format glcic can read") from None
+        raise ImageError(f"{name} is not an image file in a format glcic can read") from None
     width, height = image.size
     if width * height > max_pixels:
-        raise ImageError(
-            f"{what} {path} is {width}x{height} = {width * height:,} pixels, over the limit of {max_pixels:,} "
+        raise TooManyPixels(
+            f"{name} is {width}x{height} = {width * height:,} pixels, over the limit of {max_pixels:,} "
             "(a decompression bomb, or raise the limit with --max-pixels)"
         )
     try:
-        orientation = int(image.getexif().get(_EXIF_ORIENTATION, 1))
-    except Exception:  # a malformed EXIF block is not worth refusing the image for
-        orientation = 1
-    try:
-        image.load()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            image.load()  # before anything else reads pixels: a decoding error must surface here, not be swallowed
         array = pil_to_array(image)
     except ImageError:
         raise
     except Exception as error:
-        raise ImageError(f"{what} {path} is corrupt or truncated: {error}") from None
+        raise ImageError(f"{name} is corrupt or truncated: {error}") from None
+    try:
+        orientation = int(image.getexif().get(_EXIF_ORIENTATION, 1))
+    except Exception:  # a malformed EXIF block is not worth refusing the image for
+        orientation = 1
     if image.format in ("PNG", "TIFF") and array.ndim == 3 and array.dtype == np.uint8:
         array = _decode_16bit_colour(data, array)
     return orient(array, orientation)
