@@ -1,0 +1,167 @@
+"""The HTTP API: every error path through Starlette's TestClient, and 20 concurrent clients on a real server."""
+
+import io
+import threading
+import urllib.error
+import urllib.request
+import uuid
+
+import numpy as np
+import pytest
+
+pytest.importorskip("fastapi", reason="the web extra is not installed")
+from starlette.testclient import TestClient  # noqa: E402
+
+from conftest import box_mask, scene  # noqa: E402
+from glcic.image_io import decode_image, encode_image  # noqa: E402
+from glcic.web.app import Limits, create_app  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def client(model):
+    return TestClient(create_app(model, Limits(max_upload_bytes=2 * 2**20, max_pixels=400 * 300, workers=1, queue_size=1)))
+
+
+def png(array) -> bytes:
+    return encode_image(array, ".png")
+
+
+@pytest.fixture(scope="module")
+def upload():
+    image = scene(120, 160, seed=3)
+    mask = box_mask(120, 160, (30, 40, 30, 50)).astype(np.uint8) * 255
+    return image, mask
+
+
+def post(client, image_bytes, mask_bytes, **fields):
+    files = {"image": ("photo.png", image_bytes, "image/png"), "mask": ("mask.png", mask_bytes, "image/png")}
+    return client.post("/api/complete", files=files, data=fields)
+
+
+def test_health_info_page_and_docs(client, model):
+    assert client.get("/api/health").json()["status"] == "ok"
+    info = client.get("/api/info").json()
+    assert info["model"]["width"] == model.config.width and info["max_pixels"] == 400 * 300
+    page = client.get("/")
+    assert page.status_code == 200 and "<canvas id=\"mask\">" in page.text
+    assert client.get("/static/app.js").status_code == 200
+    assert client.get("/docs").status_code == 200 and "/api/complete" in client.get("/openapi.json").text
+
+
+def test_complete_returns_the_image_changed_only_in_the_hole(client, upload):
+    image, mask = upload
+    response = post(client, png(image), png(mask))
+    assert response.status_code == 200 and response.headers["content-type"] == "image/png"
+    result = decode_image(response.content)
+    hole = mask > 127
+    assert result.shape == image.shape
+    np.testing.assert_array_equal(result[~hole], image[~hole])
+    assert np.any(result[hole] != image[hole])
+    raw = decode_image(post(client, png(image), png(mask), postprocess="false").content)
+    assert np.any(raw[hole] != result[hole])  # the field reaches complete()
+
+
+def test_invert_mask_field(client, upload):
+    image, mask = upload
+    result = decode_image(post(client, png(image), png(255 - mask), invert_mask="true").content)
+    np.testing.assert_array_equal(result[mask < 128], image[mask < 128])
+
+
+@pytest.mark.parametrize("case, status, message", [
+    ("not an image", 400, "not an image file"),
+    ("mask not an image", 400, "mask is not an image file"),
+    ("empty image", 400, "image upload is empty"),
+    ("size mismatch", 400, "they must match"),
+    ("whole mask", 400, "covers the whole image"),
+    ("bad flag", 400, "field postprocess must be true or false"),
+    ("missing mask", 400, "missing field(s): mask"),
+    ("too many pixels", 413, "over the limit of 120,000"),
+    ("bomb header", 413, "decompression bomb"),
+    ("upload too large", 413, "upload over the limit"),
+])
+def test_errors_are_json_with_the_right_status(client, upload, case, status, message):
+    image, mask = upload
+    image_bytes, mask_bytes, fields = png(image), png(mask), {}
+    if case == "not an image":
+        image_bytes = b"hello, not an image"
+    elif case == "mask not an image":
+        mask_bytes = b"\x89PNG broken"
+    elif case == "empty image":
+        image_bytes = b""
+    elif case == "size mismatch":
+        mask_bytes = png(np.zeros((50, 50), np.uint8) + 255)
+    elif case == "whole mask":
+        mask_bytes = png(np.full(mask.shape, 255, np.uint8))
+    elif case == "bad flag":
+        fields = {"postprocess": "maybe"}
+    elif case == "too many pixels":
+        image_bytes = png(scene(400, 400))
+    elif case == "bomb header":  # a tiny file whose header claims 30000 x 30000 pixels
+        from PIL import Image
+
+        buffer = io.BytesIO()
+        Image.new("1", (30000, 30000)).save(buffer, "PNG")
+        image_bytes = buffer.getvalue()
+        assert len(image_bytes) < 200_000
+    elif case == "upload too large":
+        image_bytes = bytes(3 * 2**20)
+    if case == "missing mask":
+        response = client.post("/api/complete", files={"image": ("photo.png", image_bytes, "image/png")})
+    else:
+        response = post(client, image_bytes, mask_bytes, **fields)
+    assert response.status_code == status
+    assert message in response.json()["error"]
+
+
+def test_twenty_concurrent_clients_get_200_or_503_and_the_server_stays_healthy(model_path, upload):
+    from test_web_browser import start_server
+
+    image, mask = upload
+    process, url = start_server(model_path, "--workers", "1", "--queue-size", "2")
+    try:
+        boundary = uuid.uuid4().hex
+        parts = []
+        for name, data in (("image", png(image)), ("mask", png(mask))):
+            parts.append(f"--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{name}.png\"\r\n"
+                         f"Content-Type: image/png\r\n\r\n".encode() + data + b"\r\n")
+        body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+        results = [None] * 20
+
+        def client_thread(index):
+            request = urllib.request.Request(url + "api/complete", data=body, method="POST",
+                                             headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+            try:
+                with urllib.request.urlopen(request, timeout=120) as response:
+                    results[index] = (response.status, response.read(), None)
+            except urllib.error.HTTPError as error:
+                results[index] = (error.code, error.read(), error.headers.get("Retry-After"))
+
+        rss_before = _rss(process.pid)
+        threads = [threading.Thread(target=client_thread, args=(i,)) for i in range(20)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=180)
+        assert not any(thread.is_alive() for thread in threads), "a request hung"
+        statuses = [r[0] for r in results]
+        assert set(statuses) <= {200, 503} and statuses.count(200) >= 1 and statuses.count(503) >= 1, statuses
+        for status, content, retry_after in results:
+            if status == 200:
+                assert decode_image(content).shape == image.shape
+            else:
+                assert retry_after is not None and b"busy" in content
+        assert _rss(process.pid) - rss_before < 300 * 2**20  # memory bounded by the queue
+        with urllib.request.urlopen(url + "api/health", timeout=10) as response:
+            assert b'"ok"' in response.read()
+        request = urllib.request.Request(url + "api/complete", data=body, method="POST",
+                                         headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+        with urllib.request.urlopen(request, timeout=60) as response:
+            assert response.status == 200  # and it still completes afterwards
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _rss(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as handle:
+        return next(int(line.split()[1]) * 1024 for line in handle if line.startswith("VmRSS"))
