@@ -254,3 +254,29 @@ def test_console_script_end_to_end(files, model_path, tmp_path):
     failed = subprocess.run([*command, "complete", tmp_path / "nope.png", "--mask", mask, "-o", tmp_path / "o2.png", "--model", model_path],
                             capture_output=True, text=True)
     assert failed.returncode == 1 and "image not found" in failed.stderr and "Traceback" not in failed.stderr
+
+
+def test_help_and_usage_errors_do_not_load_torch():
+    code = ("import sys, glcic.cli\n"
+            "for argv in (['--help'], ['complete', '--help'], ['train', '--help'], ['serve', '--help'], ['complete']):\n"
+            "    try:\n"
+            "        glcic.cli.main(argv)\n"
+            "    except SystemExit:\n"
+            "        pass\n"
+            "print('torch' in sys.modules)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip().splitlines()[-1] == "False", result.stderr
+
+
+def test_help_examples_keep_their_line_breaks():
+    result = subprocess.run([sys.executable, "-m", "glcic", "complete", "--help"], capture_output=True, text=True, timeout=60)
+    assert "\n  glcic complete photo.jpg --mask mask.png -o out.png  " in result.stdout
+
+
+def test_a_name_too_long_to_write_is_one_line(files, model_path, tmp_path, capsys):
+    image, mask, _ = files
+    output = tmp_path / ("x" * 252 + ".png")  # legal for nothing: 256 characters
+    assert run("complete", image, "--mask", mask, "-o", output, "--model", model_path) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("glcic: error:") and "name too long" in error.lower() and "Traceback" not in error
+    assert not any(path.name.endswith(".tmp") for path in tmp_path.iterdir())

@@ -132,3 +132,43 @@ def test_saving_replaces_an_existing_file_only_when_complete(tmp_path):
     save_model(path, tiny_network(), ModelConfig(width=TINY_WIDTH))
     assert read_model_file(path)[1].width == TINY_WIDTH
     assert [p.name for p in tmp_path.iterdir()] == ["m.safetensors"]  # no temporary file left
+
+
+def test_nan_weights_are_refused_and_reported_by_info(tmp_path):
+    import subprocess
+    import sys
+
+    network = tiny_network()
+    with torch.no_grad():
+        network.blocks[3][0].weight[0, 0, 0, 0] = float("nan")
+    path = tmp_path / "nan.safetensors"
+    save_model(path, network, ModelConfig(width=0.125))
+    with pytest.raises(ModelFileError, match="NaN or infinite weights"):
+        glcic.load_model(path)
+    result = subprocess.run([sys.executable, "-m", "glcic", "info", str(path)], capture_output=True, text=True)
+    assert result.returncode == 1 and "NaN or infinite" in result.stderr
+
+
+@pytest.mark.parametrize("config_text, message", [
+    ('{"width": 1e9, "format_version": 2}', "width must be a number in"),
+    ('{"width": true, "format_version": 2}', "width must be a number in"),
+    ("[" * 100000 + "]" * 100000, "nested too deeply"),
+    ('{"hole_min": 1.5, "format_version": 2}', "hole_min"),
+])
+def test_metadata_is_validated_before_the_network_is_built(tmp_path, config_text, message):
+    from safetensors.torch import save
+
+    path = tmp_path / "bad.safetensors"
+    path.write_bytes(save({"x": torch.zeros(1)}, metadata={"glcic.config": config_text}))
+    with pytest.raises(ModelFileError, match=message):
+        glcic.load_model(path)
+
+
+def test_integer_weights_are_refused(tmp_path):
+    from safetensors.torch import save
+
+    tensors = {name: (t.to(torch.int32) if t.is_floating_point() else t) for name, t in tiny_network().state_dict().items()}
+    path = tmp_path / "int.safetensors"
+    path.write_bytes(save(tensors, metadata={"glcic.config": ModelConfig(width=0.125).to_json()}))
+    with pytest.raises(ModelFileError, match="must be floating point"):
+        glcic.load_model(path)

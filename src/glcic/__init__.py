@@ -5,14 +5,31 @@
     completed = glcic.complete(model, image, mask)   # PIL images or numpy arrays
 """
 
-from glcic.config import DISCRIMINATOR_PRESETS, DiscriminatorConfig, ModelConfig
-from glcic.errors import GlcicError, ImageError, MaskError, ModelFileError
-from glcic.image_io import read_image, write_image
-from glcic.inference.complete import EmptyMaskWarning, complete
-from glcic.model_file import CompletionModel, load_model, load_network, save_model
-from glcic.models import CompletionNetwork, ContextDiscriminator, GlobalDiscriminator, LocalDiscriminator
+import importlib
 
 __version__ = "0.1.0"
+
+# Names are imported on first use, so that `glcic --help` and usage errors answer without loading torch.
+_EXPORTS = {
+    "DISCRIMINATOR_PRESETS": "glcic.config", "DiscriminatorConfig": "glcic.config", "ModelConfig": "glcic.config",
+    "GlcicError": "glcic.errors", "ImageError": "glcic.errors", "MaskError": "glcic.errors", "ModelFileError": "glcic.errors",
+    "read_image": "glcic.image_io", "write_image": "glcic.image_io",
+    "EmptyMaskWarning": "glcic.inference.complete", "complete": "glcic.inference.complete",
+    "CompletionModel": "glcic.model_file", "load_model": "glcic.model_file", "load_network": "glcic.model_file",
+    "save_model": "glcic.model_file",
+    "CompletionNetwork": "glcic.models", "ContextDiscriminator": "glcic.models", "GlobalDiscriminator": "glcic.models",
+    "LocalDiscriminator": "glcic.models",
+}
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'glcic' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted([*globals(), *_EXPORTS])
 
 __all__ = [
     "CompletionModel",

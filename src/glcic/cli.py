@@ -97,6 +97,16 @@ def _natural_float(text: str) -> float:
     return value
 
 
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Examples keep their line breaks; each option's default is shown once, and only when it says something."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if "default" in text.lower() or action.default in (None, False, argparse.SUPPRESS) or not action.option_strings:
+            return text
+        return f"{text} (default: %(default)s)"
+
+
 def _port(text: str) -> int:
     value = int(text)
     if not 0 <= value <= 65535:
@@ -114,8 +124,7 @@ def _threshold(text: str) -> float:
 def build_parser() -> argparse.ArgumentParser:
     from glcic import __version__
     from glcic.image_io import DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES
-    from glcic.devices import PRECISIONS
-    from glcic.model_file import BACKENDS
+    from glcic.devices import BACKENDS, PRECISIONS
 
     parser = argparse.ArgumentParser(
         prog="glcic",
@@ -125,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"glcic {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    formatter = argparse.ArgumentDefaultsHelpFormatter
+    formatter = HelpFormatter
 
     complete = commands.add_parser(
         "complete",
@@ -356,6 +365,10 @@ def run_info(args) -> int:
     parameters = sum(t.numel() for name, t in tensors.items() if not name.endswith("num_batches_tracked"))
     print(config.to_json())
     print(f"tensors: {len(tensors)}, values: {parameters:,}")
+    not_finite = [name for name, t in tensors.items() if t.is_floating_point() and not bool(t.isfinite().all())]
+    if not_finite:
+        print(f"glcic: warning: NaN or infinite weights in {', '.join(not_finite[:5])}: this model cannot be loaded", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -547,6 +560,10 @@ def main(argv: list[str] | None = None) -> int:
         return args.handler(args)
     except GlcicError as error:
         print(f"glcic: error: {error}", file=sys.stderr)
+        return 1
+    except OSError as error:  # the one place every command's file-system errors end up
+        where = f" {error.filename}" if error.filename else ""
+        print(f"glcic: error:{where}: {error.strerror or error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("glcic: interrupted", file=sys.stderr)

@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+MAX_WIDTH = 4.0  # a width multiplier beyond this is not a model anyone trained: refused before building it
 MODEL_FORMAT_VERSION = 2  # bump when a model file changes in a way old readers cannot load (2: working_short_side)
 
 
@@ -31,14 +32,16 @@ class ModelConfig:
     def __post_init__(self):
         if self.architecture != "CompletionNetwork":
             raise ValueError(f"unknown architecture {self.architecture!r}; expected 'CompletionNetwork'")
-        if not (isinstance(self.width, (int, float)) and self.width > 0):
-            raise ValueError(f"width must be a number > 0, got {self.width!r}")
+        if not (isinstance(self.width, (int, float)) and not isinstance(self.width, bool) and 0 < self.width <= MAX_WIDTH):
+            raise ValueError(f"width must be a number in (0, {MAX_WIDTH}], got {self.width!r}")
         mean = tuple(float(v) for v in self.mean_pixel)
         if len(mean) != 3 or not all(0.0 <= v <= 1.0 for v in mean):
             raise ValueError(f"mean_pixel must be 3 values in [0, 1], got {self.mean_pixel!r}")
         object.__setattr__(self, "mean_pixel", mean)
-        if not 0 < self.hole_min <= self.hole_max:
-            raise ValueError(f"need 0 < hole_min <= hole_max, got {self.hole_min}, {self.hole_max}")
+        if not (isinstance(self.hole_min, int) and isinstance(self.hole_max, int) and 0 < self.hole_min <= self.hole_max):
+            raise ValueError(f"need integers 0 < hole_min <= hole_max, got {self.hole_min!r}, {self.hole_max!r}")
+        if not isinstance(self.notes, dict):
+            raise ValueError("notes must be a JSON object")
         if self.working_short_side is not None and not (isinstance(self.working_short_side, int) and self.working_short_side >= 8):
             raise ValueError(f"working_short_side must be None or an integer >= 8, got {self.working_short_side!r}")
 
@@ -47,7 +50,10 @@ class ModelConfig:
 
     @classmethod
     def from_json(cls, text: str) -> "ModelConfig":
-        data = json.loads(text)
+        try:
+            data = json.loads(text)
+        except RecursionError:
+            raise ValueError("model config is nested too deeply") from None
         if not isinstance(data, dict):
             raise ValueError("model config must be a JSON object")
         version = data.get("format_version")

@@ -13,16 +13,17 @@ from __future__ import annotations
 import functools
 from contextlib import nullcontext
 
-import torch
-
 from glcic.errors import GlcicError
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16", "int8")  # int8: the ONNX backend only
-AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+BACKENDS = ("torch", "onnx")
+AUTOCAST_DTYPES = {"bf16": "bfloat16", "fp16": "float16"}  # torch dtype names (torch is imported where it is used)
 
 
-def resolve_device(device: str | torch.device | None) -> torch.device:
+def resolve_device(device):
     """'auto' (or None) picks CUDA when available, else CPU; an unavailable device is an error."""
+    import torch
+
     if device is None or device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
@@ -46,10 +47,12 @@ def cpu_has_amx() -> bool:
                     return "amx_bf16" in line.split() or "amx_tile" in line.split()
     except OSError:
         pass
+    import torch
+
     return torch.backends.cpu.get_cpu_capability() == "AMX"
 
 
-def resolve_precision(precision: str, device: torch.device, backend: str = "torch") -> str:
+def resolve_precision(precision: str, device, backend: str = "torch") -> str:
     """The concrete precision for `precision` ("auto" decided here) on `device` with `backend`."""
     if precision not in PRECISIONS:
         raise GlcicError(f"unknown precision {precision!r}; choose one of {list(PRECISIONS)}")
@@ -66,7 +69,9 @@ def resolve_precision(precision: str, device: torch.device, backend: str = "torc
     return precision
 
 
-def autocast(device: torch.device, precision: str):
+def autocast(device, precision: str):
     """The autocast context for a torch precision (none for fp32)."""
+    import torch
+
     dtype = AUTOCAST_DTYPES.get(precision)
-    return nullcontext() if dtype is None else torch.autocast(device.type, dtype=dtype)
+    return nullcontext() if dtype is None else torch.autocast(device.type, dtype=getattr(torch, dtype))

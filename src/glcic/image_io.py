@@ -93,12 +93,43 @@ def decode_image(data: bytes, name: str = "image", max_pixels: int = DEFAULT_MAX
     except Exception as error:
         raise ImageError(f"{name} is corrupt or truncated: {error}") from None
     try:
-        orientation = int(image.getexif().get(_EXIF_ORIENTATION, 1))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # PIL warns about malformed EXIF blocks
+            orientation = int(image.getexif().get(_EXIF_ORIENTATION, 1))
     except Exception:  # a malformed EXIF block is not worth refusing the image for
         orientation = 1
-    if image.format in ("PNG", "TIFF") and array.ndim == 3 and array.dtype == np.uint8:
+    if image.format == "PNG":
+        _check_png_stream(data, name)
+    sixteen_bit_png = image.format == "PNG" and len(data) > 24 and data[24] == 16  # IHDR bit depth
+    if (sixteen_bit_png or image.format == "TIFF") and array.ndim == 3 and array.dtype == np.uint8:
         array = _decode_16bit_colour(data, array)
     return orient(array, orientation)
+
+
+def _check_png_stream(data: bytes, name: str) -> None:
+    """Decompress a PNG's pixel data once more, checksum included: decoders stop reading when they
+    have their rows, so damage behind valid chunk CRCs can otherwise pass as different pixels."""
+    import struct
+    import zlib
+
+    position, stream = 8, bytearray()
+    while position + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[position : position + 8])
+        if kind == b"IDAT":
+            stream += data[position + 8 : position + 8 + length]
+        elif kind == b"IEND":
+            break
+        position += 12 + length
+    try:
+        decompressor, pending = zlib.decompressobj(), bytes(stream)
+        while pending and not decompressor.eof:  # at most 16 MB out per call: a zlib bomb never fills memory
+            decompressor.decompress(pending, 1 << 24)
+            pending = decompressor.unconsumed_tail
+        complete = decompressor.eof
+    except zlib.error:
+        complete = False
+    if not complete:
+        raise ImageError(f"{name} is corrupt: its compressed pixel data is damaged or incomplete")
 
 
 def _decode_16bit_colour(data: bytes, decoded_by_pil: np.ndarray) -> np.ndarray:

@@ -22,8 +22,9 @@ from glcic.errors import ModelFileError
 from glcic.utils import write_atomic
 from glcic.models.completion import CompletionNetwork, fuse_batchnorm
 
+from glcic.devices import BACKENDS  # noqa: E402 - re-exported
+
 CONFIG_KEY = "glcic.config"
-BACKENDS = ("torch", "onnx")
 BUNDLED_MODEL = Path(__file__).parent / "assets" / "glcic-cpu.safetensors"  # see assets/MODEL_CARD.md
 _PICKLE_MAGIC = (b"PK\x03\x04", b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05")  # zip (torch.save) or raw pickle
 
@@ -122,6 +123,13 @@ def load_network(path: str | os.PathLike) -> tuple[CompletionNetwork, ModelConfi
     wrong = [n for n, t in tensors.items() if t.shape != expected[n].shape]
     if wrong:
         raise ModelFileError(f"{path}: tensor shapes do not match the architecture: {wrong[:5]}")
+    not_float = [n for n, t in tensors.items() if expected[n].is_floating_point() and not t.is_floating_point()]
+    if not_float:
+        raise ModelFileError(f"{path}: weights must be floating point, but {not_float[:3]} are {tensors[not_float[0]].dtype}")
+    not_finite = [n for n, t in tensors.items() if t.is_floating_point() and not bool(torch.isfinite(t).all())]
+    if not_finite:
+        raise ModelFileError(f"{path} holds NaN or infinite weights (in {', '.join(not_finite[:3])}): the file is corrupt, "
+                             "or it was exported from a run that diverged")
     network.load_state_dict(tensors)
     return network, config
 

@@ -8,16 +8,23 @@ from pathlib import Path
 
 def write_atomic(path: str | os.PathLike, data: bytes) -> None:
     """Write `data` to a temporary file beside `path`, then move it over `path` in one step."""
+    from glcic.errors import GlcicError
+
     path = Path(path)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary = path.with_name(f".glcic-{os.getpid()}-{os.urandom(4).hex()}.tmp")  # short: the target's name may be at the limit
     try:
         with open(temporary, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
+    except BaseException as error:
+        try:
+            temporary.unlink(missing_ok=True)
+        except OSError:
+            pass
+        if isinstance(error, OSError):
+            raise GlcicError(f"cannot write {path}: {error.strerror or error}") from None
         raise
 
 
