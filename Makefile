@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # glibc hands big tensors back to the OS after every use; these settings keep them (see SPEC / README).
 export GLIBC_TUNABLES ?= glibc.malloc.mmap_threshold=4294967296:glibc.malloc.trim_threshold=17179869184
 
-.PHONY: install demo test bench bench-train photos results clean
+.PHONY: install demo test chromium bench bench-train photos results clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,11 +24,18 @@ demo: install
 	$(BIN)/glcic complete examples/images --mask examples/masks -o outputs/demo
 	@echo "results: outputs/demo/ (inputs in examples/images, masks in examples/masks)"
 
-test: install
+# Debian's Chromium for the page's browser tests (Playwright drives it; its own browser download cannot work offline)
+chromium:
+	@test -x /usr/lib/chromium/chromium || { command -v apt-get > /dev/null && [ "$$(id -u)" = 0 ] && \
+		(apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium) > /dev/null 2>&1; } || \
+		echo "note: Debian's chromium is not installed; the browser tests will be skipped"
+
+test: install chromium
 	$(BIN)/python -m pytest -q
 
 bench: install
-	$(BIN)/python benchmarks/bench_inference.py
+	mkdir -p results && rm -f results/bench.json results/bench.md
+	$(BIN)/glcic bench --json results/bench.json -o results/bench.md
 
 bench-train: install
 	$(BIN)/python benchmarks/bench_training.py
