@@ -280,3 +280,34 @@ def test_a_name_too_long_to_write_is_one_line(files, model_path, tmp_path, capsy
     error = capsys.readouterr().err
     assert error.startswith("glcic: error:") and "name too long" in error.lower() and "Traceback" not in error
     assert not any(path.name.endswith(".tmp") for path in tmp_path.iterdir())
+
+
+def test_one_image_into_a_folder(files, model_path, tmp_path):
+    image, mask, _ = files
+    folder = tmp_path / "out"
+    folder.mkdir()
+    assert run("complete", image, "--mask", mask, "-o", f"{folder}/", "--model", model_path) == 0
+    assert (folder / "photo.png").is_file()
+    assert run("complete", image, "--mask", mask, "-o", f"{tmp_path / 'missing'}/", "--model", model_path) == 1
+
+
+def test_two_inputs_for_one_output_are_refused_before_any_work(tmp_path, model_path, capsys):
+    images, masks = tmp_path / "images", tmp_path / "masks"
+    images.mkdir()
+    masks.mkdir()
+    for suffix in (".png", ".jpg"):
+        save(images / f"x{suffix}", scene(40, 48))
+    save(masks / "x.png", box_mask(40, 48, (5, 5, 10, 10)).astype(np.uint8) * 255)
+    assert run("complete", images, "--mask", masks, "-o", tmp_path / "out", "--suffix", ".png", "--model", model_path) == 1
+    assert "would both be written" in capsys.readouterr().err and not (tmp_path / "out").exists()
+
+
+def test_the_authors_naming_in_one_folder(tmp_path, model_path):
+    folder = tmp_path / "shots"
+    folder.mkdir()
+    for name in ("a", "b"):
+        save(folder / f"{name}.png", scene(40, 48, seed=len(name)))
+        save(folder / f"{name}_mask.png", box_mask(40, 48, (5, 5, 10, 10)).astype(np.uint8) * 255)
+    out = tmp_path / "out"
+    assert run("complete", folder, "--mask", folder, "-o", out, "--model", model_path) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["a.png", "b.png"]  # the _mask files are not images

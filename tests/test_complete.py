@@ -220,3 +220,25 @@ def test_holes_deeper_than_the_training_holes_run_downscaled_unless_native(tmp_p
     np.testing.assert_array_equal(windowed[shallow], whole[shallow])  # a shallow hole keeps full resolution
     assert not np.array_equal(windowed[deep], whole[deep])  # the deep one ran brought down
     assert outside_unchanged(windowed, image, both)
+
+
+def test_a_mask_covering_most_of_the_image_warns_that_it_may_be_inverted(model, photo):
+    from glcic.inference.complete import LargeMaskWarning
+
+    hole = np.ones((96, 128), bool)
+    hole[10:30, 10:40] = False
+    with pytest.warns(LargeMaskWarning, match="--invert-mask"):
+        glcic.complete(model, photo, hole, postprocess=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        glcic.complete(model, photo, ~hole, postprocess=False)  # the same mask inverted: no warning
+
+
+def test_an_animated_image_warns_that_only_its_first_frame_is_used(tmp_path):
+    from glcic.image_io import read_image
+
+    frames = [Image.fromarray(scene(32, 32, seed=seed)) for seed in range(3)]
+    frames[0].save(tmp_path / "anim.webp", save_all=True, append_images=frames[1:], lossless=True)
+    with pytest.warns(UserWarning, match="3 frames; only the first is used"):
+        first = read_image(tmp_path / "anim.webp")
+    np.testing.assert_array_equal(first, scene(32, 32, seed=0))

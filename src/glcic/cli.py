@@ -147,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     complete.add_argument("image", type=Path, help="image file, or a folder of images")
     complete.add_argument("--mask", type=Path, required=True, help="mask file, or a folder of masks")
-    complete.add_argument("-o", "--output", type=Path, required=True, help="output file, or folder")
+    complete.add_argument("-o", "--output", required=True, help="output file, or folder (for one image, DIR/ writes DIR/NAME.EXT)")
     complete.add_argument("--model", type=Path, default=None, help="model file (.safetensors); default: the bundled model")
     complete.add_argument("--no-postprocess", action="store_true", help="skip Poisson blending (it changes only the hole)")
     complete.add_argument("--max-side", type=_positive_int, default=None, help="no hole's context window runs through the network larger than this")
@@ -299,19 +299,32 @@ def _load(args):
     return load_model(args.model, device=args.device, backend=args.backend, precision=args.precision)  # None: the bundled model
 
 
+MASK_SUFFIX = "_mask"  # the authors' naming: NAME_mask.EXT beside NAME.EXT
+
+
 def _match_folders(images_dir: Path, masks_dir: Path) -> list[tuple[Path, Path]]:
+    """(image, mask) pairs: masks named like the image (NAME.EXT in the mask folder) or, the authors'
+    naming, NAME_mask.EXT; files ending in _mask are never taken as images."""
     from glcic.image_io import list_images
 
     if not masks_dir.is_dir():
         raise GlcicError(f"IMAGE is a folder, so --mask must be a folder too: {masks_dir}")
-    images, masks = list_images(images_dir), list_images(masks_dir)
+    same_folder = images_dir.resolve() == masks_dir.resolve()
+    images = [p for p in list_images(images_dir) if not p.stem.endswith(MASK_SUFFIX)]
+    masks = list_images(masks_dir)
     if not images:
         raise GlcicError(f"no images in {images_dir}")
     by_stem: dict[str, Path] = {}
     for mask in masks:
-        if mask.stem in by_stem:
-            raise GlcicError(f"two masks for the name {mask.stem!r}: {by_stem[mask.stem].name} and {mask.name}")
-        by_stem[mask.stem] = mask
+        if mask.stem.endswith(MASK_SUFFIX):
+            stem = mask.stem[: -len(MASK_SUFFIX)]
+        elif same_folder:
+            continue  # in a shared folder only NAME_mask files are masks
+        else:
+            stem = mask.stem
+        if stem in by_stem:
+            raise GlcicError(f"two masks for the name {stem!r}: {by_stem[stem].name} and {mask.name}")
+        by_stem[stem] = mask
     unmatched = [image.name for image in images if image.stem not in by_stem]
     if unmatched:
         raise GlcicError(f"no mask in {masks_dir} for {len(unmatched)} image(s): {', '.join(unmatched[:10])}")
@@ -319,11 +332,17 @@ def _match_folders(images_dir: Path, masks_dir: Path) -> list[tuple[Path, Path]]
 
 
 def run_complete(args) -> int:
+    into_folder = args.output.endswith(("/", "\\"))
+    args.output = Path(args.output)
     if not args.image.is_dir():
         if args.mask.is_dir():
             raise GlcicError(f"IMAGE is a file, so --mask must be a file too, not the folder {args.mask}")
         from glcic.image_io import check_output_path
 
+        if args.output.is_dir() or into_folder:  # -o DIR/: into that folder, under the image's name
+            if not args.output.is_dir():
+                raise GlcicError(f"output folder does not exist: {args.output}")
+            args.output = args.output / (args.image.stem + (args.suffix or args.image.suffix))
         check_output_path(args.output, inputs=(args.image, args.mask))  # before the model loads
         _complete_one(_load(args), args.image, args.mask, args.output, args)
         print(f"wrote {args.output}", file=sys.stderr)
@@ -342,6 +361,13 @@ def run_complete(args) -> int:
             raise GlcicError(f"output folder {output} is an input folder; choose another")
     if not output.parent.is_dir():
         raise GlcicError(f"output folder's parent does not exist: {output.parent}")
+    targets = {}
+    for image_path, _ in pairs:  # x.png and x.jpg with --suffix .png would write one file twice
+        target = (image_path.stem + (args.suffix or image_path.suffix)).lower()
+        if target in targets:
+            raise GlcicError(f"{targets[target]} and {image_path.name} would both be written to {output / target}; "
+                             "rename one, or drop --suffix")
+        targets[target] = image_path.name
     output.mkdir(exist_ok=True)
     model = _load(args)
     failures = []

@@ -83,6 +83,8 @@ def decode_image(data: bytes, name: str = "image", max_pixels: int = DEFAULT_MAX
             f"{name} is {width}x{height} = {width * height:,} pixels, over the limit of {max_pixels:,} "
             "(a decompression bomb, or raise the limit with --max-pixels)"
         )
+    if getattr(image, "n_frames", 1) > 1:
+        warnings.warn(f"{name} has {image.n_frames} frames; only the first is used", stacklevel=2)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

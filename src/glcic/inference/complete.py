@@ -39,6 +39,13 @@ class EmptyMaskWarning(UserWarning):
     """The mask has no hole pixels; the image is returned unchanged."""
 
 
+class LargeMaskWarning(UserWarning):
+    """The hole covers most of the image: the mask may be inverted."""
+
+
+LARGE_MASK_FRACTION = 0.6
+
+
 def trained_depth(model: CompletionModel) -> float:
     """The depth of the deepest holes the model was trained on: half the largest hole side."""
     return model.config.hole_max / 2
@@ -144,6 +151,9 @@ def complete(
         return _like_input(image, array.copy())
     if hole.all():
         raise MaskError("the mask covers the whole image; there is nothing to complete the hole from")
+    if hole.mean() > LARGE_MASK_FRACTION:
+        warnings.warn(f"the hole covers {hole.mean():.0%} of the image; if white marks what to keep, the mask is inverted: "
+                      "use --invert-mask (invert_mask=True)", LargeMaskWarning, stacklevel=2)
 
     rgb = split_rgb(array)  # (H, W, 3) float32 in [0, 1]
     windows, labels = plan_windows(hole, None if native else trained_depth(model), network_reach(), native, max_side)
