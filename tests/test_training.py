@@ -18,6 +18,8 @@ import numpy as np
 import pytest
 import torch
 
+from glcic.errors import GlcicError
+
 from conftest import scene
 from glcic.image_io import write_image
 from glcic.training import TrainConfig, export_model, preset, train
@@ -423,9 +425,36 @@ def test_a_killed_run_resumes_from_its_last_checkpoint(photos, tmp_path):
     saved = load_checkpoint(run)["iteration"]
     assert saved >= 6 and saved % 2 == 0
     assert not list(run.glob(".*.tmp"))
+    (run / ".glcic-999-deadbeef.tmp").write_bytes(b"half a checkpoint")  # as a kill during a write leaves it
     result = glcic("train", "--resume", run, "--total-iterations", saved + 3, "--no-progress")
     assert result.returncode == 0, result.stderr
     assert load_checkpoint(run)["iteration"] == saved + 3
+    iterations = [record["iteration"] for record in metrics(run)]
+    assert iterations == sorted(set(iterations))  # no record twice after the resume
+    assert not list(run.glob(".glcic-*.tmp"))  # the orphan was removed
+
+
+def test_a_run_killed_before_its_first_checkpoint_can_be_started_again(photos, tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text("{}")  # what a run killed during start-up leaves
+    (run / "log.txt").write_text("started\n")
+    result = glcic("train", "--run-dir", run, *cli_config_args(photos, total_iterations=2, completion_iterations=2,
+                                                                 discriminator_iterations=0))
+    assert result.returncode == 0, result.stderr
+    assert load_checkpoint(run)["iteration"] == 2
+
+
+def test_a_corrupted_checkpoint_is_named_as_corrupt(photos, tmp_path):
+    run = tmp_path / "run"
+    train(tiny_config(photos, total_iterations=2, completion_iterations=2, discriminator_iterations=0), run, progress=False)
+    state = torch.load(run / "checkpoint.pt", weights_only=True)
+    next(iter(state["completion"].values())).view(-1)[0] += 1.0  # one value changed, the checksum kept
+    torch.save(state, run / "checkpoint.pt")
+    with pytest.raises(GlcicError, match="corrupt"):
+        load_checkpoint(run)
+    result = glcic("train", "--resume", run, "--total-iterations", 4, "--no-progress")
+    assert result.returncode == 1 and "corrupt" in result.stderr
 
 
 def test_nonfinite_loss_stops_and_keeps_the_last_good_checkpoint(photos, tmp_path):

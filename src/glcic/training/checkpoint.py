@@ -54,11 +54,35 @@ def restore_rng_states(states: dict) -> None:
         torch.cuda.set_rng_state_all(states["cuda"])
 
 
+def state_checksum(state) -> str:
+    """SHA-256 over every tensor and plain value of a training state, in a fixed order."""
+    import hashlib
+
+    digest = hashlib.sha256()
+
+    def visit(value, key: str) -> None:
+        digest.update(key.encode())
+        if isinstance(value, torch.Tensor):
+            digest.update(value.detach().cpu().reshape(-1).contiguous().view(torch.uint8).numpy().tobytes())
+        elif isinstance(value, dict):
+            for name in sorted(value, key=str):
+                visit(value[name], f"{key}/{name}")
+        elif isinstance(value, (list, tuple)):
+            for index, item in enumerate(value):
+                visit(item, f"{key}[{index}]")
+        else:
+            digest.update(repr(value).encode())
+
+    visit({k: v for k, v in state.items() if k != "rng"}, "")
+    return digest.hexdigest()
+
+
 def save_checkpoint(run_dir: str | os.PathLike, state: dict) -> Path:
     """Write `state` (see `training.loop`) atomically to RUN/checkpoint.pt."""
     path = Path(run_dir) / CHECKPOINT_NAME
     buffer = io.BytesIO()
-    torch.save({**state, "format_version": TRAIN_FORMAT_VERSION, "rng": rng_states()}, buffer)
+    state = {**state, "format_version": TRAIN_FORMAT_VERSION, "rng": rng_states()}
+    torch.save({**state, "checksum": state_checksum(state)}, buffer)
     write_atomic(path, buffer.getvalue())
     return path
 
@@ -73,6 +97,9 @@ def load_checkpoint(run_dir: str | os.PathLike) -> dict:
     except Exception as error:  # noqa: BLE001
         raise GlcicError(f"cannot read checkpoint {path}: {error}") from None
     version = state.get("format_version") if isinstance(state, dict) else None
+    checksum = state.pop("checksum", None) if isinstance(state, dict) else None
+    if checksum is not None and checksum != state_checksum(state):
+        raise GlcicError(f"checkpoint {path} is corrupt: its contents do not match the checksum written with it")
     if not isinstance(version, int) or version > TRAIN_FORMAT_VERSION:
         raise GlcicError(f"checkpoint {path} has format version {version!r}; this glcic reads up to {TRAIN_FORMAT_VERSION}")
     state["config"] = TrainConfig.from_dict(state["config"])

@@ -72,10 +72,14 @@ def _ignore_sigint(worker_id: int) -> None:
 
 
 def _check_new_run(run_dir: Path) -> None:
-    if (run_dir / CHECKPOINT_NAME).exists() or (run_dir / "config.json").exists():
-        raise GlcicError(f"{run_dir} already holds a training run; continue it with --resume {run_dir} or choose a new folder")
+    """A new run needs a folder without a checkpoint. A run killed before its first checkpoint left
+    only its config and logs: it starts over there (nothing could be resumed)."""
     if run_dir.exists() and not run_dir.is_dir():
         raise GlcicError(f"run folder {run_dir} is a file")
+    if (run_dir / CHECKPOINT_NAME).exists():
+        raise GlcicError(f"{run_dir} already holds a training run; continue it with --resume {run_dir} or choose a new folder")
+    for leftover in ("metrics.jsonl", "summary.json"):
+        (run_dir / leftover).unlink(missing_ok=True)
 
 
 def _build_networks(config: TrainConfig, world: distributed.World, state: dict | None) -> Networks:
@@ -219,6 +223,9 @@ def train(
         networks = _build_networks(config, world, state)
         iteration = state["iteration"] if state else 0
         run = RunFolder(run_dir, enabled=world.is_main)
+        run.remove_orphaned_temporaries()  # from a process killed while writing
+        if resume:
+            run.trim_metrics(iteration)  # records logged after the checkpoint are about to be logged again
         resolved = {
             "world_size": world.size,
             "per_process_batch_size": config.batch_size,

@@ -48,6 +48,25 @@ class RunFolder:
             self._writer = SummaryWriter(str(self.path / "tensorboard"))
         return self._writer
 
+    def remove_orphaned_temporaries(self) -> None:
+        if self.enabled:
+            for leftover in self.path.glob(".glcic-*.tmp"):
+                leftover.unlink(missing_ok=True)
+
+    def trim_metrics(self, iteration: int) -> None:
+        """Drop the metrics records past `iteration` (the checkpoint a resumed run starts from)."""
+        path = self.path / "metrics.jsonl"
+        if not self.enabled or not path.is_file():
+            return
+        kept = []
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                if json.loads(line)["iteration"] <= iteration:
+                    kept.append(line)
+            except (ValueError, KeyError, TypeError):
+                continue  # a line cut short by a kill
+        write_atomic(path, ("".join(line + "\n" for line in kept)).encode())
+
     def metrics(self, iteration: int, phase: str, values: dict[str, float]) -> None:
         if not self.enabled:
             return
