@@ -174,3 +174,46 @@ def test_large_protocol_uses_full_resolution_photos_only(tmp_path, model):
                       progress=False)
     assert result.images == ["big.png#0", "big.png#1"]
     assert (tmp_path / "out" / "comparison.png").is_file()
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda m: m["masks"][0].update(mask="../../etc/passwd.png"), "not a file name inside"),
+    (lambda m: m.update(protocol="nope"), "unknown protocol"),
+    (lambda m: m.update(seed="zero"), "seed must be"),
+    (lambda m: m.update(masks=[]), "non-empty list"),
+])
+def test_a_tampered_mask_set_is_refused_with_a_clear_error(folder, tmp_path, change, message):
+    evaluate(folder, tmp_path / "first", protocol="paper", methods=["mean_fill"], progress=False)
+    manifest_path = tmp_path / "first" / "masks" / "maskset.json"
+    manifest = json.loads(manifest_path.read_text())
+    change(manifest)
+    manifest_path.write_text(json.dumps(manifest))
+    with pytest.raises(GlcicError, match=message):
+        evaluate(folder, tmp_path / "second", masks=tmp_path / "first" / "masks", methods=["mean_fill"], progress=False)
+    assert not (tmp_path / "second").exists()
+
+
+def test_a_failed_run_leaves_no_partial_folder(folder, tmp_path):
+    from glcic.evaluation.baselines import _METHODS, register_method
+
+    @register_method("broken_for_test")
+    def broken(image, hole, context):
+        raise RuntimeError("boom")
+
+    try:
+        with pytest.raises(RuntimeError, match="boom"):
+            evaluate(folder, tmp_path / "out", methods=["mean_fill", "broken_for_test"], progress=False)
+    finally:
+        del _METHODS["broken_for_test"]
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_symlink_loop_neither_hangs_nor_multiplies_files(folder):
+    import os
+
+    from glcic.data import find_images
+
+    before = find_images(folder)
+    os.symlink(folder, folder / "sub" / "loop")
+    os.symlink(folder / "sub", folder / "again")
+    assert find_images(folder) == before

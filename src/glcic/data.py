@@ -35,9 +35,15 @@ def find_images(root: str | os.PathLike) -> list[Path]:
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"training data folder not found: {root}")
-    found = []
+    found, seen = [], set()
     for folder, subfolders, files in os.walk(root, followlinks=True):
-        subfolders[:] = sorted(name for name in subfolders if not name.startswith("."))
+        status = os.stat(folder)
+        if (status.st_dev, status.st_ino) in seen:  # a symlink loop, or a second link to a folder already read
+            subfolders[:] = []
+            continue
+        seen.add((status.st_dev, status.st_ino))
+        links_last = lambda name: (os.path.islink(os.path.join(folder, name)), name)  # noqa: E731 - real folders win
+        subfolders[:] = sorted((name for name in subfolders if not name.startswith(".")), key=links_last)
         found += [Path(folder) / name for name in files if Path(name).suffix.lower() in IMAGE_SUFFIXES]
     return sorted(found)
 

@@ -152,8 +152,6 @@ def evaluate(
     """Every method on the same (image crop, hole) pairs; `per_image` pairs per photo (see `crop_pairs`).
     Means come with 95 % bootstrap intervals, and each glcic method with its paired difference to
     every other method."""
-    from tqdm import tqdm
-
     data, output = Path(data), Path(output)
     check_output_folder(output)
     chosen = [get_method(name) for name in (methods or list_methods())]
@@ -171,7 +169,23 @@ def evaluate(
         holes = holes[: len(names)]
     else:
         holes = make_mask_set(spec, [image.shape[:2] for image in images], seed)
+    created = not output.exists()
     output.mkdir(parents=True, exist_ok=True)  # like a training run folder
+    try:
+        return _evaluate_into(output, data, model, spec, seed, names, images, holes, per_image, chosen, photo_names,
+                              unreadable, sheet_images, progress)
+    except BaseException:
+        if created:  # a failed or interrupted run leaves no partial folder behind
+            import shutil
+
+            shutil.rmtree(output, ignore_errors=True)
+        raise
+
+
+def _evaluate_into(output, data, model, spec, seed, names, images, holes, per_image, chosen, photo_names, unreadable,
+                   sheet_images, progress) -> Evaluation:
+    from tqdm import tqdm
+
     save_mask_set(output / "masks", spec, seed, names, holes, per_image)
 
     context = Context(model=model, seed=seed)

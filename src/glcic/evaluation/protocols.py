@@ -121,6 +121,34 @@ def load_mask_set(folder: str | os.PathLike) -> tuple[dict, list[np.ndarray]]:
     path = folder / MASKSET_FILE
     if not path.is_file():
         raise GlcicError(f"{folder} is not a saved mask set (no {MASKSET_FILE})")
-    manifest = json.loads(path.read_text())
+    try:
+        manifest = json.loads(path.read_text())
+    except (ValueError, RecursionError, OSError) as error:
+        raise GlcicError(f"{path} is not a valid mask-set file: {error}") from None
+    _check_manifest(manifest, path)
     holes = [read_image(folder / entry["mask"], what="mask") > 127 for entry in manifest["masks"]]
     return manifest, [hole if hole.ndim == 2 else hole[..., 0] for hole in holes]
+
+
+def _check_manifest(manifest, path: Path) -> None:
+    """A mask-set file must name a known protocol, an integer seed and masks inside its own folder."""
+    def bad(problem: str):
+        raise GlcicError(f"{path} is not a valid mask-set file: {problem}")
+
+    if not isinstance(manifest, dict):
+        bad("expected a JSON object")
+    if manifest.get("protocol") not in list_protocols():
+        bad(f"unknown protocol {manifest.get('protocol')!r}; known: {list_protocols()}")
+    for key in ("seed", "per_image"):
+        value = manifest.get(key, 1)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            bad(f"{key} must be a non-negative integer, got {value!r}")
+    masks = manifest.get("masks")
+    if not isinstance(masks, list) or not masks:
+        bad("'masks' must be a non-empty list")
+    for entry in masks:
+        if not (isinstance(entry, dict) and isinstance(entry.get("image"), str) and isinstance(entry.get("mask"), str)):
+            bad(f"each entry needs an 'image' and a 'mask' name, got {entry!r}")
+        mask = Path(entry["mask"])
+        if mask.is_absolute() or len(mask.parts) != 1 or mask.name in ("", ".", ".."):
+            bad(f"mask {entry['mask']!r} is not a file name inside the mask-set folder")
