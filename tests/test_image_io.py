@@ -115,3 +115,27 @@ def test_output_checks(tmp_path):
     Image.fromarray(scene(8, 8)).save(source)
     with pytest.raises(ImageError, match="refusing to overwrite"):
         check_output_path(source, inputs=(source,))
+
+
+def test_jpeg_and_webp_outputs_keep_the_colour_profile_and_exif_with_orientation_reset(tmp_path):
+    from PIL import Image, ImageCms
+
+    from glcic.image_io import read_metadata, write_image
+
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotated
+    exif[0x010F] = "ACME camera"  # Make
+    source = tmp_path / "source.jpg"
+    Image.fromarray(np.zeros((20, 30, 3), np.uint8)).save(source, icc_profile=profile, exif=exif.tobytes())
+    metadata = read_metadata(source)
+    for suffix in (".jpg", ".webp"):
+        target = tmp_path / f"out{suffix}"
+        write_image(target, np.full((30, 20, 3), 128, np.uint8), metadata)
+        with Image.open(target) as written:
+            assert written.info.get("icc_profile") == profile
+            assert written.getexif()[0x0112] == 1 and written.getexif()[0x010F] == "ACME camera"
+            if suffix == ".jpg":
+                from PIL import JpegImagePlugin
+
+                assert JpegImagePlugin.get_sampling(written) == 0  # 4:4:4

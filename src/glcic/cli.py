@@ -107,6 +107,13 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
         return f"{text} (default: %(default)s)"
 
 
+def _quality(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"must be in 1-100, got {value}")
+    return value
+
+
 def _port(text: str) -> int:
     value = int(text)
     if not 0 <= value <= 65535:
@@ -158,6 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     complete.add_argument("--invert-mask", action="store_true", help="black = hole instead of white = hole")
     complete.add_argument("--threshold", type=_threshold, default=0.2, help="mask value (in [0, 1]) from which a pixel is hole")
     complete.add_argument("--max-pixels", type=_positive_int, default=DEFAULT_MAX_PIXELS, help="refuse larger images (decompression bombs)")
+    complete.add_argument("--quality", type=_quality, default=95, help="JPEG / WebP quality (JPEG with 4:4:4 chroma)")
     complete.add_argument("--suffix", choices=IMAGE_SUFFIXES, default=None, help="output format for folders; None keeps each input's own")
     complete.set_defaults(handler=run_complete)
 
@@ -280,7 +288,7 @@ def _complete_options(args) -> dict:
 
 def _complete_one(model, image_path: Path, mask_path: Path, output: Path, args) -> None:
     """Read, complete and write one image; the caller has checked `output` with `check_output_path`."""
-    from glcic.image_io import read_image, write_image
+    from glcic.image_io import read_image, read_metadata, write_image
     from glcic.inference.complete import complete
 
     with warnings.catch_warnings(record=True) as caught:
@@ -288,7 +296,7 @@ def _complete_one(model, image_path: Path, mask_path: Path, output: Path, args) 
         image = read_image(image_path, args.max_pixels)
         mask = read_image(mask_path, args.max_pixels, what="mask")
         completed = complete(model, image, mask, **_complete_options(args))
-        write_image(output, completed)
+        write_image(output, completed, read_metadata(image_path), args.quality)
     for warning in caught:
         print(f"glcic: warning: {image_path.name}: {warning.message}", file=sys.stderr)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import os
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -159,12 +160,40 @@ def check_output_path(path: str | os.PathLike, inputs: tuple[str | os.PathLike, 
     return path
 
 
-def encode_image(array: np.ndarray, suffix: str) -> bytes:
-    """Encode an (H, W[, C]) uint8/uint16 RGB[A] array in the format of `suffix`."""
+@dataclass(frozen=True)
+class ImageMetadata:
+    """What an output should carry over from its input: the colour profile and EXIF (orientation reset)."""
+
+    icc_profile: bytes | None = None
+    exif: bytes | None = None
+
+
+def read_metadata(path: str | os.PathLike) -> ImageMetadata:
+    """The ICC profile and EXIF block of an image file (header only), with the EXIF orientation set
+    to 1, since glcic's pixels are already upright. Empty metadata for files without them."""
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(path) as image:
+                exif = image.getexif()
+                exif_bytes = None
+                if len(exif):
+                    exif[_EXIF_ORIENTATION] = 1
+                    exif_bytes = exif.tobytes()
+                return ImageMetadata(image.info.get("icc_profile"), exif_bytes)
+    except Exception:  # noqa: BLE001 - metadata is a courtesy: never a reason to fail
+        return ImageMetadata()
+
+
+def encode_image(array: np.ndarray, suffix: str, metadata: ImageMetadata | None = None, quality: int = 95) -> bytes:
+    """Encode an (H, W[, C]) uint8/uint16 RGB[A] array in the format of `suffix`. JPEG and WebP are
+    written at `quality` (JPEG with 4:4:4 chroma) and keep `metadata`'s colour profile and EXIF."""
     import cv2
 
     suffix = suffix.lower()
-    if array.ndim == 3 and array.shape[2] == 2:  # grey + alpha: OpenCV writes it as RGBA
+    if array.ndim == 3 and array.shape[2] == 2:  # grey + alpha: written as RGBA
         array = np.concatenate([np.repeat(array[:, :, :1], 3, axis=2), array[:, :, 1:]], axis=2)
     if array.dtype == np.uint16 and suffix not in (".png", ".tif", ".tiff"):
         warnings.warn(f"{suffix} cannot hold 16 bits per channel; writing 8 bits (use .png or .tif to keep 16)")
@@ -172,19 +201,32 @@ def encode_image(array: np.ndarray, suffix: str) -> bytes:
     if array.ndim == 3 and array.shape[2] == 4 and suffix in (".jpg", ".jpeg"):
         warnings.warn("JPEG has no alpha channel; dropping it (use .png to keep transparency)")
         array = array[:, :, :3]
+    if suffix in (".jpg", ".jpeg", ".webp"):
+        from PIL import Image
+
+        metadata = metadata or ImageMetadata()
+        options = {"quality": quality}
+        if suffix != ".webp":
+            options["subsampling"] = 0  # 4:4:4: no chroma blur around the completed region
+        if metadata.icc_profile:
+            options["icc_profile"] = metadata.icc_profile
+        if metadata.exif:
+            options["exif"] = metadata.exif
+        buffer = io.BytesIO()
+        Image.fromarray(np.ascontiguousarray(array)).save(buffer, "JPEG" if suffix != ".webp" else "WEBP", **options)
+        return buffer.getvalue()
     if array.ndim == 3:
         array = cv2.cvtColor(array, cv2.COLOR_RGBA2BGRA if array.shape[2] == 4 else cv2.COLOR_RGB2BGR)
-    params = [cv2.IMWRITE_JPEG_QUALITY, 95] if suffix in (".jpg", ".jpeg") else []
-    ok, encoded = cv2.imencode(suffix, np.ascontiguousarray(array), params)
+    ok, encoded = cv2.imencode(suffix, np.ascontiguousarray(array))
     if not ok:
         raise ImageError(f"could not encode the image as {suffix}")
     return encoded.tobytes()
 
 
-def write_image(path: str | os.PathLike, array: np.ndarray) -> None:
+def write_image(path: str | os.PathLike, array: np.ndarray, metadata: ImageMetadata | None = None, quality: int = 95) -> None:
     """Encode and atomically write an image; an existing file is replaced only by a complete one."""
     path = Path(path)
-    write_atomic(path, encode_image(array, path.suffix))
+    write_atomic(path, encode_image(array, path.suffix, metadata, quality))
 
 
 def list_images(folder: str | os.PathLike) -> list[Path]:
