@@ -416,6 +416,19 @@ def test_sigint_and_sigterm_checkpoint_then_resume(photos, tmp_path, sig, code):
     assert load_checkpoint(run)["iteration"] == stopped + 2
 
 
+def test_sigterm_to_the_whole_process_group_still_checkpoints(photos, tmp_path):
+    """pkill -f or a service manager signals the data-loader workers too; the run must still stop cleanly."""
+    run = tmp_path / "run"
+    args = cli_config_args(photos, total_iterations=100000, checkpoint_every=100000, workers=2)
+    process = subprocess.Popen([sys.executable, "-m", "glcic", "train", "--run-dir", str(run), *args],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    _wait_for_iteration(run, 3, process)
+    os.killpg(process.pid, signal.SIGTERM)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 143, stderr
+    assert load_checkpoint(run)["iteration"] >= 3
+
+
 def test_a_killed_run_resumes_from_its_last_checkpoint(photos, tmp_path):
     run = tmp_path / "run"
     process = _start_training(photos, run, checkpoint_every=2)

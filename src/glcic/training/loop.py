@@ -67,8 +67,11 @@ class _StopSignals:
             signal.signal(sig, handler)
 
 
-def _ignore_sigint(worker_id: int) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches workers too; the main process decides
+def _ignore_stop_signals(worker_id: int) -> None:
+    # Ctrl-C, and a SIGTERM sent to the whole process group (pkill -f, a service manager), reach the
+    # data-loader workers too; the main process decides, checkpoints and shuts them down.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def _check_new_run(run_dir: Path) -> None:
@@ -257,7 +260,7 @@ def _loop(config, networks, world, run, paths, iteration, stop_after, progress, 
     batches_per_epoch = sampler.num_samples // config.batch_size
     loader = DataLoader(
         dataset, batch_size=config.batch_size, sampler=sampler, num_workers=config.workers, drop_last=True,
-        persistent_workers=config.workers > 0, worker_init_fn=_ignore_sigint, pin_memory=device.type == "cuda",
+        persistent_workers=config.workers > 0, worker_init_fn=_ignore_stop_signals, pin_memory=device.type == "cuda",
     )
     validation = {}
     if world.is_main and config.sample_count:
