@@ -31,7 +31,8 @@ def main() -> int:
     parser.add_argument("--data", type=Path, required=True, help="validation photos")
     parser.add_argument("--per-image", type=int, default=20, help="(crop, hole) pairs per photo")
     parser.add_argument("--extra", type=Path, nargs="*", default=[], help="other model files to put on the curve (e.g. the bundled model)")
-    parser.add_argument("--base-images", type=int, default=0, help="images seen before this run, for snapshots that do not record it")
+    parser.add_argument("--only", nargs="*", help="evaluate only these snapshot file names (default: all of them)")
+    parser.add_argument("--base-images", type=int, default=0, help="training images seen before the lineage's counts start (added to every snapshot's count)")
     args = parser.parse_args()
 
     log = args.run / "validation.jsonl"
@@ -40,6 +41,8 @@ def main() -> int:
         done = {(r["model"], r["protocol"]) for r in map(json.loads, log.read_text().splitlines())}
     masks = args.run / "validation_masks"
     snapshots = sorted((args.run / "snapshots").glob("*.safetensors"))
+    if args.only:
+        snapshots = [path for path in snapshots if path.name in args.only]
     with tempfile.TemporaryDirectory() as scratch:
         for protocol in PROTOCOLS:
             if not (masks / protocol).is_dir():  # the fixed mask set, made once
@@ -56,7 +59,7 @@ def main() -> int:
                                   sheet_images=0, progress=False)
                 notes = config.notes
                 record = {"model": str(path), "protocol": protocol, "iteration": notes.get("iteration"),
-                          "images_seen": notes.get("images_seen") or (notes.get("iteration") or 0) * (notes.get("batch_size") or 0)
+                          "images_seen": (notes.get("images_seen") or (notes.get("iteration") or 0) * (notes.get("batch_size") or 0))
                           + (args.base_images if path in snapshots else 0), "phase": notes.get("phase"),
                           **{k: round(v, 4) for k, v in result.means["glcic"].items() if k != "seconds"},
                           "interval_95": result.intervals["glcic"]}

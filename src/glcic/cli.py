@@ -177,8 +177,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("run_dir", type=Path, metavar="RUN", help="training run folder")
     export.add_argument("-o", "--output", type=Path, required=True, help="model file to write (.safetensors)")
     export.add_argument("--fp16", action="store_true", help="store weights as float16 (half the size)")
-    export.add_argument("--working-short-side", type=_positive_int, help="the scale completion runs at: larger images are "
-                        "downscaled so their short side is this (default: the middle of the training resize range)")
+    export.add_argument("--working-short-side", type=_positive_int, help="recorded in the model config (default: the middle "
+                        "of the training resize range); completion itself scales each hole's window by the hole's depth")
     export.set_defaults(handler=run_export)
     onnx = commands.add_parser("export-onnx", help="write a model file as an ONNX graph (fp32, or int8 calibrated on photos)",
                                formatter_class=formatter)

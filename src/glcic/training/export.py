@@ -17,8 +17,8 @@ def export_model(run_dir: str | os.PathLike, output: str | os.PathLike, dtype: t
     resolution, holes and provenance, as a safetensors model file (see glcic.model_file).
 
     `working_short_side` (default: the middle of the training resize range, e.g. 320 for the paper's
-    [256, 384]) is the scale the network saw its training images at; `complete` downscales larger
-    images to it unless asked to run at native size."""
+    [256, 384]) records the scale the network saw its training images at; completion brings a hole's
+    window down only when the hole is deeper than the training holes (`hole_max / 2`)."""
     from glcic.model_file import save_model
     from glcic.models.completion import CompletionNetwork
 
