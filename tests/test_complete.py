@@ -158,9 +158,9 @@ def test_bf16_agrees_with_fp32(model_path, photo):
 
 
 def test_auto_precision_follows_the_cpu(model_path):
-    from glcic.devices import cpu_has_amx
+    from glcic.devices import cpu_bf16_flags
 
-    assert glcic.load_model(model_path, precision="auto").precision == ("bf16" if cpu_has_amx() else "fp32")
+    assert glcic.load_model(model_path, precision="auto").precision == ("bf16" if cpu_bf16_flags() else "fp32")
 
 
 def test_empty_mask_returns_the_image_with_a_warning(model, photo):

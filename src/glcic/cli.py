@@ -161,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     complete.add_argument("--native", action="store_true", help="every hole at full resolution, even holes deeper than the model's training holes")
     complete.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
     complete.add_argument("--backend", choices=BACKENDS, default="torch", help="torch, or onnx (onnxruntime; pip install glcic[onnx])")
-    complete.add_argument("--precision", choices=PRECISIONS, default="auto", help="auto: bf16 on GPUs and AMX CPUs, else fp32; int8 with --backend onnx")
+    complete.add_argument("--precision", choices=PRECISIONS, default="auto", help="auto: bf16 on GPUs and CPUs with AMX or AVX512-BF16, else fp32; int8 with --backend onnx")
     complete.add_argument("--invert-mask", action="store_true", help="black = hole instead of white = hole")
     complete.add_argument("--threshold", type=_threshold, default=0.2, help="mask value (in [0, 1]) from which a pixel is hole")
     complete.add_argument("--max-pixels", type=_positive_int, default=DEFAULT_MAX_PIXELS, help="refuse larger images (decompression bombs)")
@@ -578,8 +578,13 @@ def run_bench(args) -> int:
     for path in (args.output, args.json):
         if path is not None and path.exists():
             raise GlcicError(f"{path} exists; choose a new file name")
-    rows = bench_rows(args.model, args.sizes, args.devices, args.repeats, args.width, progress=lambda line: print(line, file=sys.stderr))
-    table = table4(rows, args.width)
+    width = args.width
+    if args.model is not None:
+        from glcic.model_file import read_model_file
+
+        width = read_model_file(args.model)[1].width
+    rows = bench_rows(args.model, args.sizes, args.devices, args.repeats, width, progress=lambda line: print(line, file=sys.stderr))
+    table = table4(rows, width)
     print(table)
     if args.output is not None:
         write_atomic(args.output, table.encode())

@@ -88,11 +88,17 @@ def quantize_int8(graph: bytes, inputs: list[np.ndarray]) -> bytes:
             item = next(self.items, None)
             return None if item is None else {"input": item}
 
+    import logging
+
     with tempfile.TemporaryDirectory() as folder:
         source, target = Path(folder) / "fp32.onnx", Path(folder) / "int8.onnx"
         source.write_bytes(graph)
-        quantize_static(str(source), str(target), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
-                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+        logging.disable(logging.WARNING)  # onnxruntime's advice on the root logger, printed before our own messages
+        try:
+            quantize_static(str(source), str(target), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+                            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+        finally:
+            logging.disable(logging.NOTSET)
         return target.read_bytes()
 
 

@@ -115,8 +115,15 @@ def bench_rows(model_path=None, sizes=(512, 768, 1024), devices: list[str] | Non
             runs = [(device, "torch", "fp32", True)] + [(d, b, p, False) for d, b, p in configurations([device]) if d == device]
             for device_name, backend, precision, reference in runs:
                 try:
+                    source = model_path
+                    if backend == "onnx" and precision == "int8":  # timing only: calibrated on random images
+                        from glcic.onnx_backend import export_onnx
+
+                        source = Path(folder) / "int8.onnx"
+                        random_photos = [np.random.default_rng(i).integers(0, 256, (384, 384, 3), dtype=np.uint8) for i in range(4)]
+                        export_onnx(model_path, source, int8=True, photos=random_photos)
                     model = (_Reference(load_network(model_path)[0], config, device_name) if reference
-                             else load_model(model_path, device=device_name, backend=backend, precision=precision))
+                             else load_model(source, device=device_name, backend=backend, precision=precision))
                 except Exception as error:  # noqa: BLE001 - a configuration this machine cannot run is reported, not fatal
                     if progress:
                         progress(f"{device_name} {backend} {precision}: skipped ({error})")

@@ -222,7 +222,7 @@ def train(
         if config.precision == "auto":
             from glcic.devices import resolve_precision
 
-            config = config.replace(precision=resolve_precision("auto", world.device))
+            config = config.replace(precision=resolve_precision("auto", world.device, training=True))
         networks = _build_networks(config, world, state)
         iteration = state["iteration"] if state else 0
         run = RunFolder(run_dir, enabled=world.is_main)
