@@ -66,6 +66,15 @@ def _box_mask(height: int, width: int, box: Box) -> np.ndarray:
     return mask
 
 
+def _fill_range(sampler, default_min: int, default_max: int) -> None:
+    """Set a frozen sampler's missing hole_min / hole_max to its defaults, then check the range."""
+    if sampler.hole_min is None:
+        object.__setattr__(sampler, "hole_min", default_min)
+    if sampler.hole_max is None:
+        object.__setattr__(sampler, "hole_max", default_max)
+    _check_range(sampler.hole_min, sampler.hole_max)
+
+
 def _check_range(hole_min, hole_max) -> None:
     if not (isinstance(hole_min, int) and isinstance(hole_max, int) and 0 < hole_min <= hole_max):
         raise ValueError(f"need integers 0 < hole_min <= hole_max, got {hole_min!r}, {hole_max!r}")
@@ -85,9 +94,7 @@ class RectangleHoles:
     hole_max: int | None = 128
 
     def __post_init__(self):
-        object.__setattr__(self, "hole_min", 96 if self.hole_min is None else self.hole_min)
-        object.__setattr__(self, "hole_max", 128 if self.hole_max is None else self.hole_max)
-        _check_range(self.hole_min, self.hole_max)
+        _fill_range(self, 96, 128)
 
     def __call__(self, height: int, width: int, rng: np.random.Generator) -> np.ndarray:
         _check_image_size(height, width, self.hole_max, f"rectangle holes up to {self.hole_max} px")
@@ -167,9 +174,7 @@ class BlobHoles:
     max_parts: int = 2
 
     def __post_init__(self):
-        object.__setattr__(self, "hole_min", 48 if self.hole_min is None else self.hole_min)
-        object.__setattr__(self, "hole_max", 96 if self.hole_max is None else self.hole_max)
-        _check_range(self.hole_min, self.hole_max)
+        _fill_range(self, 48, 96)
 
     def __call__(self, height: int, width: int, rng: np.random.Generator) -> np.ndarray:
         import cv2
@@ -202,9 +207,7 @@ class MixedHoles:
     weights: tuple[float, float, float] = (0.35, 0.4, 0.25)  # rectangle, free_form, blob
 
     def __post_init__(self):
-        object.__setattr__(self, "hole_min", 32 if self.hole_min is None else self.hole_min)
-        object.__setattr__(self, "hole_max", 96 if self.hole_max is None else self.hole_max)
-        _check_range(self.hole_min, self.hole_max)
+        _fill_range(self, 32, 96)
 
     def __call__(self, height: int, width: int, rng: np.random.Generator) -> np.ndarray:
         samplers = [RectangleHoles(self.hole_min, self.hole_max), FreeFormHoles(self.hole_min, self.hole_max),
