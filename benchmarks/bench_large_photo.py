@@ -92,6 +92,7 @@ def main() -> int:
     parser.add_argument("photos", type=Path, nargs="*")
     parser.add_argument("--holes", type=int, default=4, help="seeded holes per photo")
     parser.add_argument("--json", type=Path, help="also write all rows to this file")
+    parser.add_argument("--precision", default="auto", help="of the model (auto: bf16 where the CPU has bf16 instructions)")
     parser.add_argument("--native-child", choices=["huge", "crop"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.native_child:
@@ -100,7 +101,8 @@ def main() -> int:
 
     import glcic
 
-    model = glcic.load_model()
+    model = glcic.load_model(precision=args.precision)
+    print(f"precision {model.precision}")
     rows = compare(model, args.photos, args.holes) if args.photos else []
     print(f"{len(args.photos)} photos at 2560x1600, {args.holes} holes each (150-250 px rectangles and blobs)\n")
     print("| method | hole L1 x100 | hole PSNR dB | seconds | x Telea's time |")

@@ -72,3 +72,14 @@ def test_full_resolution_windows_reproduce_the_whole_image_run(bundled, boxes):
     windowed = predict_windows(bundled, image, hole, windows, labels)
     whole = predict(bundled, image, hole)
     assert np.abs(windowed[hole] - whole[hole]).max() < 1e-5
+
+
+def test_complete_works_inside_the_windows_only_and_matches_the_whole_image_run(bundled):
+    import glcic
+
+    image = scene(600, 900, seed=4)
+    hole = box_mask(600, 900, (280, 430, 40, 30), (10, 860, 20, 30))  # a middle hole and one at an edge
+    result = glcic.complete(bundled, image, hole, native=True, postprocess=False)
+    whole = np.rint(predict(bundled, split_rgb(image), hole) * 255)
+    assert np.abs(result[hole].astype(float) - whole[hole]).max() <= 1  # rounding of values within 1e-5
+    np.testing.assert_array_equal(result[~hole], image[~hole])

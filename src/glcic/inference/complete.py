@@ -28,6 +28,7 @@ from glcic.errors import GlcicError, MaskError
 from glcic.image_io import MIN_SIDE
 from glcic.inference.postprocess import poisson_blend
 from glcic.inference.regions import Window, plan_windows
+from glcic.masks import Box
 from glcic.model_file import CompletionModel
 from glcic.models.completion import SIZE_MULTIPLE, network_input, network_reach
 from glcic.pixels import DEFAULT_MASK_THRESHOLD, as_array, hole_from_mask, merge_rgb, split_rgb
@@ -155,15 +156,30 @@ def complete(
         warnings.warn(f"the hole covers {hole.mean():.0%} of the image; if white marks what to keep, the mask is inverted: "
                       "use --invert-mask (invert_mask=True)", LargeMaskWarning, stacklevel=2)
 
-    rgb = split_rgb(array)  # (H, W, 3) float32 in [0, 1]
-    windows, labels = plan_windows(hole, None if native else trained_depth(model), network_reach(), native, max_side)
-    completed = predict_windows(model, rgb, hole, windows, labels)
+    # Plan on the holes' bounding box (plus one known pixel), then work only inside the union of the
+    # windows: a small hole in a huge photo never converts, labels or copies the whole photo as floats.
+    rows, cols = np.flatnonzero(hole.any(axis=1)), np.flatnonzero(hole.any(axis=0))
+    top, left = max(0, int(rows[0]) - 1), max(0, int(cols[0]) - 1)
+    bottom, right = min(height, int(rows[-1]) + 2), min(width, int(cols[-1]) + 2)
+    windows, labels = plan_windows(hole[top:bottom, left:right], None if native else trained_depth(model), network_reach(),
+                                   native, max_side, origin=(top, left), image_shape=(height, width))
+    u_top, u_left = min(w.box.top for w in windows), min(w.box.left for w in windows)
+    u_bottom = max(w.box.top + w.box.height for w in windows)
+    u_right = max(w.box.left + w.box.width for w in windows)
+    union = (slice(u_top, u_bottom), slice(u_left, u_right))
+    windows = [Window(Box(w.box.top - u_top, w.box.left - u_left, w.box.height, w.box.width), w.scale, w.labels) for w in windows]
+    union_labels = np.zeros((u_bottom - u_top, u_right - u_left), labels.dtype)
+    union_labels[top - u_top : bottom - u_top, left - u_left : right - u_left] = labels
+    rgb, union_hole = split_rgb(array[union]), hole[union]  # (h, w, 3) float32 in [0, 1]; (h, w)
+    completed = predict_windows(model, rgb, union_hole, windows, union_labels)
     if postprocess:  # window by window: one window's holes never touch another's (8-connected components)
         for window in windows:
-            rows, cols = window.box.slices()
-            own = np.isin(labels[rows, cols], window.labels)
-            completed[rows, cols][own] = poisson_blend(rgb[rows, cols], own, completed[rows, cols])[own]
-    return _like_input(image, merge_rgb(array, completed, hole))
+            box_rows, box_cols = window.box.slices()
+            own = np.isin(union_labels[box_rows, box_cols], window.labels)
+            completed[box_rows, box_cols][own] = poisson_blend(rgb[box_rows, box_cols], own, completed[box_rows, box_cols])[own]
+    result = array.copy()
+    result[union] = merge_rgb(array[union], completed, union_hole)
+    return _like_input(image, result)
 
 
 def _like_input(image, array: np.ndarray):

@@ -78,17 +78,22 @@ def _overlap(a: Box, b: Box) -> bool:
 
 
 def plan_windows(hole: np.ndarray, trained_depth: float | None, reach: int, native: bool = False,
-                 max_side: int | None = None) -> tuple[list[Window], np.ndarray]:
+                 max_side: int | None = None, origin: tuple[int, int] = (0, 0),
+                 image_shape: tuple[int, int] | None = None) -> tuple[list[Window], np.ndarray]:
     """The windows that complete `hole` (H, W) bool, and the (H, W) component labels they refer to.
 
     native: every hole at full resolution. max_side: no window runs larger than this on its longer side.
+    `hole` may be a crop of a larger image (of `image_shape`) at `origin` (top, left), holding all of
+    its holes and one known pixel around them: boxes are then in the image's coordinates, and the
+    labels are the crop's.
     """
-    height, width = hole.shape
+    height, width = image_shape or hole.shape
     count, labels, stats = label_holes(hole)
     depths = hole_depths(hole, labels, count)
-    extents = {}  # label -> (top, left, bottom, right)
+    extents = {}  # label -> (top, left, bottom, right), in image coordinates
     for label in range(1, count):
         left, top, w, h = (int(v) for v in stats[label, :4])
+        top, left = top + origin[0], left + origin[1]
         extents[label] = (top, left, top + h, left + w)
     windows: list[Window] = []
     for label in range(1, count):
