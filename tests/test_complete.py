@@ -242,3 +242,11 @@ def test_an_animated_image_warns_that_only_its_first_frame_is_used(tmp_path):
     with pytest.warns(UserWarning, match="3 frames; only the first is used"):
         first = read_image(tmp_path / "anim.webp")
     np.testing.assert_array_equal(first, scene(32, 32, seed=0))
+
+
+def test_progress_is_reported_window_by_window(model):
+    image = scene(900, 1400)
+    hole = box_mask(900, 1400, (10, 10, 8, 8), (850, 1350, 8, 8), (450, 700, 6, 6))  # three windows that do not overlap
+    calls = []
+    glcic.complete(model, image, hole, postprocess=False, progress=lambda done, total: calls.append((done, total)))
+    assert calls and all(total == calls[0][1] for _, total in calls) and sum(done for done, _ in calls) == calls[0][1] >= 2

@@ -295,10 +295,33 @@ def _complete_one(model, image_path: Path, mask_path: Path, output: Path, args) 
         warnings.simplefilter("always")
         image = read_image(image_path, args.max_pixels)
         mask = read_image(mask_path, args.max_pixels, what="mask")
-        completed = complete(model, image, mask, **_complete_options(args))
+        with _window_progress(image_path.name, getattr(args, "single_image", False)) as progress:
+            completed = complete(model, image, mask, progress=progress, **_complete_options(args))
         write_image(output, completed, read_metadata(image_path), args.quality)
     for warning in caught:
         print(f"glcic: warning: {image_path.name}: {warning.message}", file=sys.stderr)
+
+
+class _window_progress:
+    """A progress bar over a single image's hole windows, on a terminal, when there are several."""
+
+    def __init__(self, name: str, enabled: bool):
+        self.name, self.enabled, self.bar = name, enabled and sys.stderr.isatty(), None
+
+    def __enter__(self):
+        return self if self.enabled else None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None and total > 1:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, desc=f"completing {self.name}", unit="window", leave=False)
+        if self.bar is not None:
+            self.bar.update(done)
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.close()
 
 
 def _load(args):
@@ -352,6 +375,7 @@ def run_complete(args) -> int:
                 raise GlcicError(f"output folder does not exist: {args.output}")
             args.output = args.output / (args.image.stem + (args.suffix or args.image.suffix))
         check_output_path(args.output, inputs=(args.image, args.mask))  # before the model loads
+        args.single_image = True
         _complete_one(_load(args), args.image, args.mask, args.output, args)
         print(f"wrote {args.output}", file=sys.stderr)
         return 0

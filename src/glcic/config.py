@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+MAX_FEATURE_SIDE = 5  # the context discriminators halve their input until it is at most this many px
 MAX_WIDTH = 4.0  # a width multiplier beyond this is not a model anyone trained: refused before building it
 MODEL_FORMAT_VERSION = 2  # bump when a model file changes in a way old readers cannot load (2: working_short_side)
 

@@ -89,7 +89,7 @@ def _working_size(window: Window) -> tuple[int, int]:
 
 
 def predict_windows(model: CompletionModel, rgb: np.ndarray, hole: np.ndarray, windows: list[Window],
-                    labels: np.ndarray) -> np.ndarray:
+                    labels: np.ndarray, progress=None) -> np.ndarray:
     """The network's completion of every hole, window by window (see `plan_windows`).
 
     Returns the (H, W, 3) prediction, defined inside the hole and on the known pixels next to it
@@ -106,6 +106,8 @@ def predict_windows(model: CompletionModel, rgb: np.ndarray, hole: np.ndarray, w
             chunk = group[start : start + per_batch]
             inputs = [_window_inputs(rgb, hole, window, size) for window in chunk]
             outputs = _run_batch(model, [i[0] for i in inputs], [i[1] for i in inputs])
+            if progress is not None:
+                progress(len(chunk), len(windows))
             for window, output in zip(chunk, outputs):
                 if output.shape[:2] != (window.box.height, window.box.width):
                     output = np.clip(cv2.resize(output, (window.box.width, window.box.height), interpolation=cv2.INTER_CUBIC), 0, 1)
@@ -126,6 +128,7 @@ def complete(
     max_side: int | None = None,
     threshold: float = DEFAULT_MASK_THRESHOLD,
     invert_mask: bool = False,
+    progress=None,
 ):
     """Complete the hole of `image` given by `mask`; returns the completed image in the input's type.
 
@@ -137,6 +140,7 @@ def complete(
     native: every hole at full resolution, however deep (by default, holes deeper than the model's
         training holes run on a copy of their window brought down to the training scale).
     max_side: no window runs through the network larger than this on its longer side.
+    progress: called as progress(windows_done_now, windows_in_all) after each batch of windows.
     """
     array = as_array(image)
     hole = hole_from_mask(mask, threshold, invert_mask)
@@ -171,7 +175,7 @@ def complete(
     union_labels = np.zeros((u_bottom - u_top, u_right - u_left), labels.dtype)
     union_labels[top - u_top : bottom - u_top, left - u_left : right - u_left] = labels
     rgb, union_hole = split_rgb(array[union]), hole[union]  # (h, w, 3) float32 in [0, 1]; (h, w)
-    completed = predict_windows(model, rgb, union_hole, windows, union_labels)
+    completed = predict_windows(model, rgb, union_hole, windows, union_labels, progress)
     if postprocess:  # window by window: one window's holes never touch another's (8-connected components)
         for window in windows:
             box_rows, box_cols = window.box.slices()

@@ -22,7 +22,7 @@ from torch import nn
 
 from glcic.models.completion import scaled_channels
 
-MAX_FEATURE_SIDE = 5  # stop halving once the feature map is this small (see module docstring)
+from glcic.config import MAX_FEATURE_SIDE  # noqa: E402 - stop halving once the feature map is this small (see module docstring)
 MAX_CHANNELS = 512
 FEATURES = 1024  # each discriminator's output size
 

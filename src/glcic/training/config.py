@@ -88,6 +88,12 @@ class TrainConfig:
             raise ValueError(f"need image_size <= resize_min <= resize_max, got {self.image_size}, {self.resize_min}, {self.resize_max}")
         if not 0 < self.hole_min <= self.hole_max <= self.image_size:
             raise ValueError(f"need 0 < hole_min <= hole_max <= image_size, got {self.hole_min}, {self.hole_max}, {self.image_size}")
+        from glcic.config import MAX_FEATURE_SIDE
+
+        for name, used in (("local_size", self.discriminators in ("both", "local")), ("global_size", self.discriminators in ("both", "global"))):
+            if used and getattr(self, name) <= MAX_FEATURE_SIDE:
+                raise ValueError(f"{name} must be larger than {MAX_FEATURE_SIDE} px (each context discriminator halves its "
+                                 f"input until it is at most {MAX_FEATURE_SIDE} px), got {getattr(self, name)}")
         if self.local_size > self.image_size:
             raise ValueError(f"local_size {self.local_size} is larger than image_size {self.image_size}")
         if self.total_iterations < self.completion_iterations + self.discriminator_iterations:
