@@ -507,15 +507,20 @@ def run_train(args) -> int:
     return 0
 
 
+def _check_model_output(path: Path, suffix: str, what: str) -> None:
+    """A model file to write: the right extension, in a folder that exists (checked before any work)."""
+    if path.suffix != suffix:
+        raise GlcicError(f"{what} name must end in {suffix}, got {path}")
+    if not path.parent.is_dir():
+        raise GlcicError(f"output folder does not exist: {path.parent}")
+
+
 def run_export(args) -> int:
     import torch
 
     from glcic.training import export_model
 
-    if args.output.suffix != ".safetensors":
-        raise GlcicError(f"model file name must end in .safetensors, got {args.output}")
-    if not args.output.parent.is_dir():
-        raise GlcicError(f"output folder does not exist: {args.output.parent}")
+    _check_model_output(args.output, ".safetensors", "model file")
     config = export_model(args.run_dir, args.output, torch.float16 if args.fp16 else torch.float32, args.working_short_side)
     print(f"wrote {args.output} (iteration {config.notes['iteration']}, {config.notes['phase']} phase)", file=sys.stderr)
     return 0
@@ -558,10 +563,7 @@ def run_serve(args) -> int:
 def run_export_onnx(args) -> int:
     from glcic.onnx_backend import export_onnx
 
-    if args.output.suffix != ".onnx":
-        raise GlcicError(f"ONNX file name must end in .onnx, got {args.output}")
-    if not args.output.parent.is_dir():
-        raise GlcicError(f"output folder does not exist: {args.output.parent}")
+    _check_model_output(args.output, ".onnx", "ONNX file")
     photos = None
     if args.int8:
         from glcic.data import find_images, load_rgb
