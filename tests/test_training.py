@@ -436,8 +436,7 @@ def test_a_killed_run_resumes_from_its_last_checkpoint(photos, tmp_path):
     process.kill()  # SIGKILL: no chance to save
     process.communicate()
     saved = load_checkpoint(run)["iteration"]
-    assert saved >= 6 and saved % 2 == 0
-    assert not list(run.glob(".*.tmp"))
+    assert saved >= 6 and saved % 2 == 0  # the last complete checkpoint, even if the kill landed mid-write
     (run / ".glcic-999-deadbeef.tmp").write_bytes(b"half a checkpoint")  # as a kill during a write leaves it
     result = glcic("train", "--resume", run, "--total-iterations", saved + 3, "--no-progress")
     assert result.returncode == 0, result.stderr
