@@ -14,7 +14,7 @@ from conftest import scene
 from glcic.errors import GlcicError
 from glcic.evaluation import evaluate, list_methods, list_protocols
 from glcic.evaluation.baselines import Context, Method, _METHODS, get_method, run_method, unavailable_reason
-from glcic.evaluation.metrics import get_metric
+from glcic.evaluation.metrics import _METRICS, get_metric, register_metric
 from glcic.evaluation.protocols import get_protocol, load_mask_set, make_mask_set
 from glcic.image_io import write_image
 
@@ -123,6 +123,23 @@ def test_evaluate_writes_results_table_and_sheet_and_reuses_masks(folder, tmp_pa
     assert again.means["telea"]["hole_l1"] == pytest.approx(first.means["telea"]["hole_l1"])
     with pytest.raises(GlcicError, match="not empty"):
         evaluate(folder, out, methods=["telea"], progress=False)
+
+
+@pytest.mark.parametrize("higher", [True, False])
+def test_a_registered_metric_reports_with_its_own_direction(folder, tmp_path, higher):
+    """The registry carries each metric's direction and heading; the report marks the best by it."""
+    register_metric("hole_mean", higher_is_better=higher, title="hole mean")(
+        lambda truth, completed, hole: float(completed[hole].mean()))
+    try:
+        result = evaluate(folder, tmp_path / "out", protocol="center", methods=["telea", "mean_fill"], progress=False)
+    finally:
+        del _METRICS["hole_mean"]
+    means = {name: result.means[name]["hole_mean"] for name in ("telea", "mean_fill")}
+    best = (max if higher else min)(means, key=means.get)
+    summary = (tmp_path / "out" / "summary.md").read_text()
+    assert f"hole mean ({'higher' if higher else 'lower'} is better)" in summary
+    row = next(line for line in summary.splitlines() if line.startswith(f"| {best} |"))
+    assert f"**{means[best]:.3f}**" in row
 
 
 def test_evaluate_and_bench_commands(folder, tmp_path, model_path):

@@ -22,11 +22,8 @@ import numpy as np
 
 from glcic.errors import GlcicError
 from glcic.evaluation.baselines import Context, get_method, list_methods, run_method, unavailable_reason
-from glcic.evaluation.metrics import HIGHER_IS_BETTER, compute_all, list_metrics
+from glcic.evaluation.metrics import compute_all, higher_is_better, list_metrics, metric_title
 from glcic.evaluation.protocols import Protocol, get_protocol, load_mask_set, make_mask_set, prepare_image, save_mask_set
-
-METRIC_TITLES = {"hole_l1": "hole L1 x100 (lower is better)", "psnr": "PSNR dB (higher)", "ssim": "SSIM (higher)"}
-
 
 @dataclass
 class Evaluation:
@@ -230,14 +227,14 @@ def summary_markdown(result: Evaluation, data: Path, unreadable: list[str]) -> s
         f"Protocol `{result.protocol.name}` ({result.protocol.description}), seed {result.seed}, "
         f"{len(result.images)} (image, hole) pairs from `{data}`. Mean per method; outside the hole every method's output is the input.",
         "",
-        "| method | " + " | ".join(METRIC_TITLES[m] for m in metric_names) + " | seconds / image |",
+        "| method | " + " | ".join(metric_title(m) for m in metric_names) + " | seconds / image |",
         "|---" * (len(metric_names) + 2) + "|",
     ]
     best = {}
     for metric in metric_names:
         values = {name: means[metric] for name, means in result.means.items()}
         if values:
-            best[metric] = (max if HIGHER_IS_BETTER[metric] else min)(values, key=values.get)
+            best[metric] = (max if higher_is_better(metric) else min)(values, key=values.get)
     for name, means in result.means.items():
         cells = []
         for metric in metric_names:
@@ -246,18 +243,18 @@ def summary_markdown(result: Evaluation, data: Path, unreadable: list[str]) -> s
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {means['seconds']:.3f} |")
     if result.intervals:
         lines += ["", "95 % bootstrap intervals of the means (resampling the pairs):", "",
-                  "| method | " + " | ".join(METRIC_TITLES[m] for m in metric_names) + " |", "|---" * (len(metric_names) + 1) + "|"]
+                  "| method | " + " | ".join(metric_title(m) for m in metric_names) + " |", "|---" * (len(metric_names) + 1) + "|"]
         for name, metric_intervals in result.intervals.items():
             lines.append(f"| {name} | " + " | ".join(f"[{lo:.3f}, {hi:.3f}]" for lo, hi in (metric_intervals[m] for m in metric_names)) + " |")
     if result.differences:
         lines += ["", "Paired differences (first minus second, same pairs), mean [95 % interval]; ✓ marks an interval "
                   "entirely on the better side of zero:", "",
-                  "| methods | " + " | ".join(METRIC_TITLES[m] for m in metric_names) + " |", "|---" * (len(metric_names) + 1) + "|"]
+                  "| methods | " + " | ".join(metric_title(m) for m in metric_names) + " |", "|---" * (len(metric_names) + 1) + "|"]
         for name, entry in result.differences.items():
             cells = []
             for metric in metric_names:
                 d = entry[metric]
-                better = d["low"] > 0 if HIGHER_IS_BETTER[metric] else d["high"] < 0
+                better = d["low"] > 0 if higher_is_better(metric) else d["high"] < 0
                 cells.append(f"{d['mean']:+.3f} [{d['low']:+.3f}, {d['high']:+.3f}]{' ✓' if better else ''}")
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
     for name, reason in result.skipped.items():

@@ -11,19 +11,39 @@ Seconds per image are measured by the evaluation, not here.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
 from glcic.utils import Registry
 
-Metric = Callable[[np.ndarray, np.ndarray, np.ndarray], float]
+
+@dataclass(frozen=True)
+class Metric:
+    """A metric and what a report needs to know about it: which direction is better, its unit."""
+
+    name: str
+    function: Callable[[np.ndarray, np.ndarray, np.ndarray], float]  # (truth, completed, hole) -> value
+    higher_is_better: bool
+    title: str  # a report's column heading
+
+    def __call__(self, truth: np.ndarray, completed: np.ndarray, hole: np.ndarray) -> float:
+        return self.function(truth, completed, hole)
+
+
 _METRICS = Registry("metric")
-HIGHER_IS_BETTER = {"hole_l1": False, "psnr": True, "ssim": True}
 
 
-def register_metric(name: str):
-    return _METRICS.register(name)
+def register_metric(name: str, *, higher_is_better: bool, title: str | None = None):
+    """Decorator: register `function(truth, completed, hole) -> float` as metric `name`; reports
+    mark the best method by `higher_is_better` and head its column with `title` (default: the name)."""
+
+    def decorate(function):
+        heading = f"{title or name} ({'higher' if higher_is_better else 'lower'} is better)"
+        return _METRICS.register(name, Metric(name, function, higher_is_better, heading))
+
+    return decorate
 
 
 def list_metrics() -> list[str]:
@@ -34,7 +54,11 @@ def get_metric(name: str) -> Metric:
     return _METRICS.choose(name)
 
 
-@register_metric("hole_l1")
+def higher_is_better(name: str) -> bool:
+    return get_metric(name).higher_is_better
+
+
+@register_metric("hole_l1", higher_is_better=False, title="hole L1 x100")
 def hole_l1(truth: np.ndarray, completed: np.ndarray, hole: np.ndarray) -> float:
     if not hole.any():
         raise ValueError("hole_l1 needs a non-empty hole")
@@ -42,7 +66,7 @@ def hole_l1(truth: np.ndarray, completed: np.ndarray, hole: np.ndarray) -> float
     return float(difference[hole].mean() * 100)
 
 
-@register_metric("psnr")
+@register_metric("psnr", higher_is_better=True, title="PSNR dB")
 def psnr(truth: np.ndarray, completed: np.ndarray, hole: np.ndarray) -> float:
     from skimage.metrics import peak_signal_noise_ratio
 
@@ -51,11 +75,15 @@ def psnr(truth: np.ndarray, completed: np.ndarray, hole: np.ndarray) -> float:
     return float(peak_signal_noise_ratio(truth, completed, data_range=255))
 
 
-@register_metric("ssim")
+@register_metric("ssim", higher_is_better=True, title="SSIM")
 def ssim(truth: np.ndarray, completed: np.ndarray, hole: np.ndarray) -> float:
     from skimage.metrics import structural_similarity
 
     return float(structural_similarity(truth, completed, channel_axis=2, data_range=255))
+
+
+def metric_title(name: str) -> str:
+    return get_metric(name).title
 
 
 def compute_all(truth: np.ndarray, completed: np.ndarray, hole: np.ndarray) -> dict[str, float]:
