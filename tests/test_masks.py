@@ -9,7 +9,7 @@ SIZES = [(256, 256), (128, 128), (160, 200), (300, 180)]
 
 
 def test_registry_lists_the_samplers():
-    assert list_hole_samplers() == ["blob", "center", "free_form", "mixed", "rectangle"]
+    assert list_hole_samplers() == ["blob", "center", "free_form", "mixed", "rectangle", "square"]
 
 
 def test_unknown_sampler_names_the_valid_ones():
@@ -20,6 +20,8 @@ def test_unknown_sampler_names_the_valid_ones():
 @pytest.mark.parametrize("name", list_hole_samplers())
 @pytest.mark.parametrize("size", SIZES)
 def test_sampler_gives_a_nonempty_bool_mask_of_the_image_size(name, size):
+    if name == "square" and min(size) < 168:
+        pytest.skip("square holes need 128 px plus a 20 px margin each side")
     mask = make_hole_sampler(name)(*size, np.random.default_rng(1))
     assert mask.shape == size and mask.dtype == bool
     assert mask.any() and not mask.all()
@@ -109,3 +111,17 @@ def test_random_patch_box_is_deterministic_and_inside():
 def test_hole_box_of_an_empty_mask_is_an_error():
     with pytest.raises(ValueError, match="no hole"):
         hole_box(np.zeros((8, 8), bool))
+
+
+def test_square_holes_keep_their_margin_on_any_image_size():
+    sampler = make_hole_sampler("square")
+    assert "square" in list_hole_samplers() and (sampler.hole_min, sampler.hole_max, sampler.margin) == (108, 128, 20)
+    rng = np.random.default_rng(0)
+    for _ in range(40):
+        rows, cols = np.nonzero(sampler(180, 400, rng))
+        assert 108 <= np.ptp(rows) + 1 <= 128 and 108 <= np.ptp(cols) + 1 <= 128
+        assert rows.min() >= 20 and cols.min() >= 20 and rows.max() < 160 and cols.max() < 380
+    with pytest.raises(ValueError, match="20 px from the border"):
+        sampler(160, 400, rng)  # 128 + 2 x 20 does not fit
+    with pytest.raises(ValueError, match="margin"):
+        make_hole_sampler("rectangle", margin=-1)

@@ -5,6 +5,7 @@ A hole sampler draws a boolean hole mask (True = pixel to complete) for an image
 no global random state is touched. Samplers are a small registry:
 
 - `rectangle`: the paper's training holes, width and height drawn independently in [hole_min, hole_max];
+- `square`: the published toolbox protocol's holes: sides in [108, 128], at least 20 px from the border;
 - `center`: the centre-square task of section 4.1.2 (a 64 px square in 128 px images by default);
 - `free_form`: brush strokes, the kind of hole a user paints over an object;
 - `blob`: an object-like filled outline (a jittered polygon), the shape of a thing to remove;
@@ -88,20 +89,39 @@ def _check_image_size(height: int, width: int, needed: int, what: str) -> None:
 @register_hole_sampler("rectangle")
 @dataclass(frozen=True)
 class RectangleHoles:
-    """One axis-aligned rectangle; width and height drawn independently in [hole_min, hole_max]."""
+    """One axis-aligned rectangle; width and height drawn independently in [hole_min, hole_max], at
+    least `margin` px from every border."""
 
     hole_min: int | None = 96
     hole_max: int | None = 128
+    margin: int = 0
 
     def __post_init__(self):
         _fill_range(self, 96, 128)
+        if not (isinstance(self.margin, int) and self.margin >= 0):
+            raise ValueError(f"margin must be an integer >= 0, got {self.margin!r}")
 
     def __call__(self, height: int, width: int, rng: np.random.Generator) -> np.ndarray:
-        _check_image_size(height, width, self.hole_max, f"rectangle holes up to {self.hole_max} px")
+        needed = self.hole_max + 2 * self.margin
+        _check_image_size(height, width, needed, f"rectangle holes up to {self.hole_max} px, {self.margin} px from the border,")
         hole_height, hole_width = (int(v) for v in rng.integers(self.hole_min, self.hole_max + 1, size=2))
-        top = int(rng.integers(0, height - hole_height + 1))
-        left = int(rng.integers(0, width - hole_width + 1))
+        top = int(rng.integers(self.margin, height - self.margin - hole_height + 1))
+        left = int(rng.integers(self.margin, width - self.margin - hole_width + 1))
         return _box_mask(height, width, Box(top, left, hole_height, hole_width))
+
+
+@register_hole_sampler("square")
+@dataclass(frozen=True)
+class SquareHoles(RectangleHoles):
+    """The published toolbox protocol's holes: a rectangle with sides in [108, 128], 20 px from the border."""
+
+    hole_min: int | None = 108
+    hole_max: int | None = 128
+    margin: int = 20
+
+    def __post_init__(self):
+        _fill_range(self, 108, 128)
+        super().__post_init__()
 
 
 @register_hole_sampler("center")

@@ -28,7 +28,7 @@ from typing import Callable
 import numpy as np
 
 from glcic.errors import GlcicError
-from glcic.masks import Box, _box_mask, make_hole_sampler
+from glcic.masks import make_hole_sampler
 from glcic.utils import Registry
 
 MASKSET_FILE = "maskset.json"
@@ -41,14 +41,6 @@ class Protocol:
     draw: Callable[[np.random.Generator, int, int], np.ndarray]  # (rng, height, width) -> (H, W) bool hole
     description: str
     min_long_side: int = 0  # full-resolution protocols: smaller images are not used
-
-
-def _square_holes(rng: np.random.Generator, height: int, width: int, size: int = 256, low: int = 108, high: int = 128,
-                  margin: int = 20) -> np.ndarray:
-    height, width = (int(v) for v in rng.integers(low, high + 1, size=2))
-    top = int(rng.integers(margin, size - margin - height + 1))
-    left = int(rng.integers(margin, size - margin - width + 1))
-    return _box_mask(size, size, Box(top, left, height, width))
 
 
 _PROTOCOLS = Registry("mask protocol")
@@ -68,7 +60,7 @@ def get_protocol(name: str) -> Protocol:
 
 register_protocol(Protocol("paper", 256, lambda rng, h, w: make_hole_sampler("rectangle", hole_min=96, hole_max=128)(h, w, rng),
                            "256x256, one rectangle, sides in [96, 128] (the paper's training holes)"))
-register_protocol(Protocol("square", 256, _square_holes,
+register_protocol(Protocol("square", 256, lambda rng, h, w: make_hole_sampler("square")(h, w, rng),
                            "256x256, square-ish hole, sides in [108, 128], >= 20 px from the border (published toolbox protocol)"))
 register_protocol(Protocol("center", 128, lambda rng, h, w: make_hole_sampler("center", hole_max=64)(h, w, rng),
                            "128x128, the 64x64 centre square (section 4.1.2)"))
