@@ -45,14 +45,14 @@ def hole_metrics(truth: np.ndarray, completed: np.ndarray, hole: np.ndarray) -> 
 def compare(model, photos: list[Path], holes_per_photo: int) -> list[dict]:
     import cv2
 
-    from glcic.data import load_rgb
+    from glcic.image_io import read_photo
     from glcic.evaluation.baselines import Context, get_method, run_method
     from glcic.inference.complete import complete
     from glcic.masks import make_hole_sampler
 
     rows = []
     for photo_index, path in enumerate(photos):
-        photo = fit(load_rgb(path), 2560, 1600)
+        photo = fit(read_photo(path), 2560, 1600)
         for hole_index in range(holes_per_photo):
             rng = np.random.default_rng([photo_index, hole_index])
             sampler = make_hole_sampler("rectangle" if hole_index % 2 == 0 else "blob", hole_min=150, hole_max=250)

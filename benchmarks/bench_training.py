@@ -36,7 +36,6 @@ def measure(preset_name: str, precision: str, phase: str, batch_size: int, warmu
     """Time one phase's step in this process; returns seconds per iteration and peak memory."""
     import resource
 
-    from glcic.data import training_hole_sampler
     from glcic.masks import hole_box, local_patch_box, random_patch_box
     from glcic.training import distributed, preset
     from glcic.training.loop import _build_networks
@@ -47,7 +46,7 @@ def measure(preset_name: str, precision: str, phase: str, batch_size: int, warmu
     world = distributed.World(device=torch.device(device))
     networks = _build_networks(config, world, None)
     rng = np.random.default_rng(0)
-    size, sampler = config.image_size, training_hole_sampler(config)
+    size, sampler = config.image_size, config.data_config().hole_sampler_instance()
     holes = [sampler(size, size, rng) for _ in range(batch_size)]
     sample = {
         "image": torch.from_numpy(rng.integers(0, 256, (batch_size, 3, size, size), dtype=np.uint8)),

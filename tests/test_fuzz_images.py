@@ -81,3 +81,33 @@ def test_damaged_png_pixel_data_behind_valid_checksums_is_refused():
             continue
         accepted_with_other_pixels += not np.array_equal(array, pixels)
     assert accepted_with_other_pixels == 0
+
+
+def test_training_and_evaluation_read_photos_with_the_same_checks(tmp_path):
+    """Photos for training and evaluation go through image_io too: a damaged PNG is refused there,
+    a grey or RGBA file becomes 8-bit RGB, a JPEG decoded at reduced scale keeps both sides."""
+    from glcic.image_io import read_photo
+
+    rng = np.random.default_rng(3)
+    damaged = tmp_path / "damaged.png"
+    while True:  # a damage the decoder alone would pass
+        data = damaged_idat_with_valid_crc(encoded("PNG", 0), rng)
+        try:
+            Image.open(io.BytesIO(data)).load()
+            break
+        except Exception:  # noqa: BLE001
+            continue
+    damaged.write_bytes(data)
+    with pytest.raises(ImageError, match="damaged.png"):
+        read_photo(damaged)
+    grey = tmp_path / "grey.png"
+    Image.fromarray(scene(48, 64)[..., 0]).save(grey)
+    rgba = tmp_path / "rgba.png"
+    Image.fromarray(np.dstack([scene(48, 64), np.full((48, 64), 9, np.uint8)])).save(rgba)
+    for path in (grey, rgba):
+        photo = read_photo(path)
+        assert photo.shape == (48, 64, 3) and photo.dtype == np.uint8
+    big = tmp_path / "big.jpg"
+    Image.fromarray(np.repeat(np.repeat(scene(60, 90), 8, axis=0), 8, axis=1)).save(big, quality=90)
+    reduced = read_photo(big, short_side=100)
+    assert reduced.shape == (120, 180, 3)  # 480x720 decoded at 1/4: both sides still >= 100

@@ -16,10 +16,9 @@ pytest.importorskip("onnxruntime", reason="the onnx extra is not installed")
 
 @pytest.fixture(scope="module")
 def photo_and_hole():
-    from glcic.data import load_rgb
-    from glcic.evaluation.protocols import prepare_image
+    from glcic.image_io import center_square, read_photo
 
-    photo = prepare_image(load_rgb("examples/images/coffee.jpg"), 256)
+    photo = center_square(read_photo("examples/images/coffee.jpg"), 256)
     return photo, box_mask(256, 256, (60, 80, 50, 60), (180, 20, 12, 90))
 
 

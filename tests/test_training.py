@@ -171,7 +171,7 @@ def _networks_and_batch(photos, **overrides):
     config = tiny_config(photos, mean_pixel=(0.5, 0.5, 0.5), batch_size=3, **overrides)
     paths, _ = scan_images(config.data, config.image_size // 2)
     networks = _build_networks(config, distributed.World(), None)
-    dataset = TrainingImages(paths, config, seed=0)
+    dataset = TrainingImages(paths, config.data_config(), seed=0)
     batch = Batch.from_loader(default_collate([dataset[(0, i)] for i in range(3)]), torch.device("cpu"))
     return networks, batch
 
@@ -286,7 +286,7 @@ def test_samples_follow_the_paper_and_depend_only_on_seed_epoch_and_index(photos
 
     config = tiny_config(photos)
     paths, _ = scan_images(photos, 24)
-    dataset = TrainingImages(paths, config, seed=3)
+    dataset = TrainingImages(paths, config.data_config(), seed=3)
     first, again, other_epoch = dataset[(0, 5)], dataset[(0, 5)], dataset[(1, 5)]
     assert all(torch.equal(first[k], again[k]) for k in first)
     assert not torch.equal(first["image"], other_epoch["image"]) or not torch.equal(first["hole"], other_epoch["hole"])
@@ -312,7 +312,7 @@ def test_an_image_that_fails_to_decode_is_replaced_and_counted(tmp_path):
     (folder / "truncated.jpg").write_bytes(good[: len(good) // 3])  # header fine, data cut short
     paths, _ = scan_images(folder, 24)
     position = [p.name for p in paths].index("truncated.jpg")
-    sample = TrainingImages(paths, tiny_config(folder), seed=0)[(0, position)]
+    sample = TrainingImages(paths, tiny_config(folder).data_config(), seed=0)[(0, position)]
     assert sample["skipped"].item() == 1 and sample["index"].item() == (position + 1) % len(paths)
 
 
@@ -594,3 +594,17 @@ def test_torchrun_two_processes_see_different_images_and_end_with_identical_weig
     assert [r["phase"] for r in metrics(run)] == ["completion"] * 2 + ["discriminator"] * 2 + ["joint"] * 2
     assert load_checkpoint(run)["iteration"] == 6
     assert result.stderr.count("finished at iteration 6") == 1  # rank 0 alone reports
+
+
+def test_the_data_pipeline_has_its_own_config_and_never_imports_training():
+    code = ("import sys, glcic.data as d; assert 'glcic.training.config' not in sys.modules, 'imported'; "
+            "c = d.DataConfig(64, 64, 96, 'mixed', 16, 32, 32, augment=True); print(type(c.hole_sampler_instance()).__name__)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "MixedHoles"
+    from glcic.data import TrainingImages
+
+    config = preset("cpu", data="x")
+    with pytest.raises(TypeError, match="DataConfig"):
+        TrainingImages([Path("x.png")], config, seed=0)
+    assert config.data_config().hole_max == config.hole_max and config.data_config().local_size == config.local_size

@@ -566,11 +566,12 @@ def run_export_onnx(args) -> int:
     _check_model_output(args.output, ".onnx", "ONNX file")
     photos = None
     if args.int8:
-        from glcic.data import find_images, load_rgb
+        from glcic.data import find_images
+        from glcic.image_io import read_photo
 
         if args.calibration_data is None or not args.calibration_data.is_dir():
             raise GlcicError("--int8 needs --calibration-data DIR, a folder of photos")
-        photos = [load_rgb(path, 512) for path in find_images(args.calibration_data)[:16]]
+        photos = [read_photo(path, 512) for path in find_images(args.calibration_data)[:16]]
     export_onnx(args.model, args.output, args.int8, photos)
     print(f"wrote {args.output}{' (int8)' if args.int8 else ''}", file=sys.stderr)
     return 0

@@ -20,14 +20,33 @@ from __future__ import annotations
 
 import os
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch.utils.data import Dataset, DistributedSampler
 
-from glcic.image_io import IMAGE_SUFFIXES
+from glcic.image_io import IMAGE_SUFFIXES, read_photo, resize_short_side
 from glcic.masks import hole_box, local_patch_box, make_hole_sampler, random_patch_box
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """What the pipeline needs to make a sample (`TrainConfig.data_config()` gives a run's)."""
+
+    image_size: int  # training crop side
+    resize_min: int  # the smallest edge is resized to a random value in [resize_min, resize_max]
+    resize_max: int
+    hole_sampler: str  # a name from glcic.masks
+    hole_min: int
+    hole_max: int
+    local_size: int  # the local discriminator's box, centred on the hole
+    augment: bool = False  # mirror images and jitter colours mildly
+
+    def hole_sampler_instance(self):
+        """The configured hole sampler with this config's hole sizes."""
+        return make_hole_sampler(self.hole_sampler, hole_min=self.hole_min, hole_max=self.hole_max)
 
 
 def find_images(root: str | os.PathLike) -> list[Path]:
@@ -77,29 +96,6 @@ def scan_images(root: str | os.PathLike, min_side: int) -> tuple[list[Path], dic
     return usable, skipped
 
 
-def load_rgb(path: Path, short_side: int | None = None) -> np.ndarray:
-    """Decode to upright uint8 RGB; JPEGs are decoded at a reduced scale when `short_side` allows."""
-    from PIL import Image, ImageOps
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        with Image.open(path) as image:
-            if short_side is not None and image.format == "JPEG":
-                image.draft("RGB", (short_side, short_side))  # keeps both sides >= short_side
-            image = ImageOps.exif_transpose(image).convert("RGB")
-            return np.asarray(image)
-
-
-def resize_short_side(image: np.ndarray, short_side: int) -> np.ndarray:
-    import cv2
-
-    height, width = image.shape[:2]
-    scale = short_side / min(height, width)
-    size = (max(short_side, round(width * scale)), max(short_side, round(height * scale)))  # (W, H) for OpenCV
-    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
-    return cv2.resize(image, size, interpolation=interpolation)
-
-
 class TrainingImages(Dataset):
     """Photos under a folder, served as the paper's training samples.
 
@@ -109,16 +105,15 @@ class TrainingImages(Dataset):
     image (M_d), `index` of the image used, `skipped` how many unreadable files were passed over.
     """
 
-    def __init__(self, paths: list[Path], config, seed: int):
-        from glcic.training.config import TrainConfig
-
-        assert isinstance(config, TrainConfig)
+    def __init__(self, paths: list[Path], config: DataConfig, seed: int):
+        if not isinstance(config, DataConfig):
+            raise TypeError(f"TrainingImages needs a DataConfig, got {type(config).__name__}")
         if not paths:
             raise ValueError("no usable training images")
         self.paths = list(paths)
         self.config = config
         self.seed = seed
-        self.hole_sampler = training_hole_sampler(config)
+        self.hole_sampler = config.hole_sampler_instance()
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -131,7 +126,7 @@ class TrainingImages(Dataset):
         for skipped in range(len(self.paths)):
             path = self.paths[(index + skipped) % len(self.paths)]
             try:
-                photo = load_rgb(path, short_side)
+                photo = read_photo(path, short_side)
                 break
             except Exception:  # noqa: BLE001 - a file that does not decode is replaced by the next one
                 continue
@@ -155,11 +150,6 @@ class TrainingImages(Dataset):
             "index": torch.tensor((index + skipped) % len(self.paths)),
             "skipped": torch.tensor(skipped),
         }
-
-
-def training_hole_sampler(config):
-    """The configured hole sampler with the config's hole sizes."""
-    return make_hole_sampler(config.hole_sampler, hole_min=config.hole_min, hole_max=config.hole_max)
 
 
 def augment(crop: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -206,7 +196,7 @@ def compute_mean_pixel(paths: list[Path], limit: int = 2000, side: int = 64) -> 
     means = []
     for path in dict.fromkeys(chosen):
         try:
-            means.append(resize_short_side(load_rgb(path, side), side).reshape(-1, 3).mean(axis=0) / 255.0)
+            means.append(resize_short_side(read_photo(path, side), side).reshape(-1, 3).mean(axis=0) / 255.0)
         except Exception:  # noqa: BLE001 - unreadable files are skipped here as everywhere
             continue
     if not means:
@@ -214,16 +204,16 @@ def compute_mean_pixel(paths: list[Path], limit: int = 2000, side: int = 64) -> 
     return tuple(round(float(v), 6) for v in np.mean(means, axis=0))
 
 
-def validation_batch(paths: list[Path], config, count: int, seed: int) -> dict[str, torch.Tensor]:
+def validation_batch(paths: list[Path], config: DataConfig, count: int, seed: int) -> dict[str, torch.Tensor]:
     """Fixed images and holes for sample sheets: `count` evenly spaced images, short side resized to
     the crop size and centre-cropped, with holes drawn from `seed`."""
     size = config.image_size
     rng = np.random.default_rng([seed, 2**31 - 1])
-    sampler = training_hole_sampler(config)
+    sampler = config.hole_sampler_instance()
     images, holes = [], []
     for i in np.linspace(0, len(paths) - 1, min(count, len(paths))).astype(int):
         try:
-            photo = resize_short_side(load_rgb(paths[i], size), size)
+            photo = resize_short_side(read_photo(paths[i], size), size)
         except Exception:  # noqa: BLE001
             continue
         top, left = (photo.shape[0] - size) // 2, (photo.shape[1] - size) // 2

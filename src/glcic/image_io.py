@@ -66,8 +66,40 @@ class TooManyPixels(ImageError):
     """The image is larger than the pixel limit (checked from its header, before decoding)."""
 
 
-def decode_image(data: bytes, name: str = "image", max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
-    """Decode encoded image bytes (`name` is how errors call it) to an upright (H, W[, C]) array."""
+def read_photo(path: str | os.PathLike, short_side: int | None = None, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """A photo for training and evaluation: upright (H, W, 3) uint8 RGB, with every check of
+    `read_image` (alpha dropped, grey repeated, 16 bit rounded to 8). JPEGs are decoded at a reduced
+    scale when both sides stay at least `short_side` (fast; resize afterwards)."""
+    from glcic.pixels import split_rgb
+
+    path = Path(path)
+    array = decode_image(_read_bytes(path, "image"), f"image {path}", max_pixels, draft=short_side)
+    if array.dtype == np.uint8 and array.ndim == 3 and array.shape[2] == 3:
+        return array
+    return np.rint(split_rgb(array) * 255).astype(np.uint8)
+
+
+def resize_short_side(image: np.ndarray, short_side: int) -> np.ndarray:
+    """Resize so the shorter side is `short_side` px (area interpolation down, bicubic up)."""
+    import cv2
+
+    height, width = image.shape[:2]
+    scale = short_side / min(height, width)
+    size = (max(short_side, round(width * scale)), max(short_side, round(height * scale)))  # (W, H) for OpenCV
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
+    return cv2.resize(image, size, interpolation=interpolation)
+
+
+def center_square(image: np.ndarray, size: int) -> np.ndarray:
+    """Resize so the short side is `size`, then take the centre square (the paper's test crops)."""
+    image = resize_short_side(image, size)
+    top, left = (image.shape[0] - size) // 2, (image.shape[1] - size) // 2
+    return np.ascontiguousarray(image[top : top + size, left : left + size])
+
+
+def decode_image(data: bytes, name: str = "image", max_pixels: int = DEFAULT_MAX_PIXELS, draft: int | None = None) -> np.ndarray:
+    """Decode encoded image bytes (`name` is how errors call it) to an upright (H, W[, C]) array;
+    with `draft`, a JPEG is decoded at the smallest scale that keeps both sides >= `draft` px."""
     from PIL import Image, UnidentifiedImageError
 
     try:
@@ -86,6 +118,8 @@ def decode_image(data: bytes, name: str = "image", max_pixels: int = DEFAULT_MAX
         )
     if getattr(image, "n_frames", 1) > 1:
         warnings.warn(f"{name} has {image.n_frames} frames; only the first is used", stacklevel=2)
+    if draft is not None and image.format == "JPEG":
+        image.draft(image.mode, (draft, draft))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

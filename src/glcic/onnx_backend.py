@@ -57,7 +57,7 @@ def onnx_bytes(model_path: str | os.PathLike | None) -> tuple[bytes, ModelConfig
 
 def calibration_inputs(config: ModelConfig, photos: list[np.ndarray], count: int = 16, size: int = 256, seed: int = 0) -> list[np.ndarray]:
     """(1, 4, size, size) network inputs from photos, with holes of the model's training sampler."""
-    from glcic.data import resize_short_side
+    from glcic.image_io import resize_short_side
     from glcic.masks import make_hole_sampler
 
     rng = np.random.default_rng(seed)

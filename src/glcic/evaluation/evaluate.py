@@ -23,7 +23,7 @@ import numpy as np
 from glcic.errors import GlcicError
 from glcic.evaluation.baselines import Context, get_method, list_methods, run_method, unavailable_reason
 from glcic.evaluation.metrics import compute_all, higher_is_better, list_metrics, metric_title
-from glcic.evaluation.protocols import Protocol, get_protocol, load_mask_set, make_mask_set, prepare_image, save_mask_set
+from glcic.evaluation.protocols import Protocol, get_protocol, load_mask_set, make_mask_set, save_mask_set
 
 @dataclass
 class Evaluation:
@@ -82,7 +82,8 @@ def _load_images(data: Path, limit: int | None, protocol: Protocol) -> tuple[lis
     """Readable images under `data`, each resized as it is read so that its short side is 2 x the
     protocol's size at most (room for the crops of `crop_pairs`); full-resolution protocols keep
     them as they are and pass over those under the protocol's size."""
-    from glcic.data import find_images, load_rgb, resize_short_side
+    from glcic.data import find_images
+    from glcic.image_io import read_photo, resize_short_side
 
     if not data.is_dir():
         raise GlcicError(f"evaluation data folder not found: {data}")
@@ -92,7 +93,7 @@ def _load_images(data: Path, limit: int | None, protocol: Protocol) -> tuple[lis
         if limit is not None and len(images) >= limit:
             break
         try:
-            photo = load_rgb(path, None if size is None else 2 * size)
+            photo = read_photo(path, None if size is None else 2 * size)
         except Exception:  # noqa: BLE001 - reported, not fatal
             unreadable.append(path.relative_to(data).as_posix())
             continue
@@ -112,7 +113,7 @@ def crop_pairs(names: list[str], photos: list[np.ndarray], size: int, per_image:
     """`per_image` square crops of each photo: the first is the centre square of the photo resized to
     `size` (the paper's protocol); the others come from the photo resized to a short side drawn in
     [size, 2 size], at a random place, all from default_rng([seed, image, crop])."""
-    from glcic.data import resize_short_side
+    from glcic.image_io import center_square, resize_short_side
 
     pair_names, crops = [], []
     for index, (name, photo) in enumerate(zip(names, photos)):
@@ -120,7 +121,7 @@ def crop_pairs(names: list[str], photos: list[np.ndarray], size: int, per_image:
             if size is None:  # full resolution: the photo itself, with another hole each time
                 crops.append(photo)
             elif crop == 0:
-                crops.append(prepare_image(photo, size))
+                crops.append(center_square(photo, size))
             else:
                 rng = np.random.default_rng([seed, index, crop])
                 largest = max(size, min(2 * size, min(photo.shape[:2])))  # never upscaled beyond the crop size

@@ -76,15 +76,6 @@ register_protocol(Protocol("large", None, _large_holes,
                            "full-resolution photos (long side >= 1600 px), one rectangle or blob of 64-256 px", min_long_side=1600))
 
 
-def prepare_image(image: np.ndarray, size: int) -> np.ndarray:
-    """Resize so the short side is `size` (area interpolation), then take the centre square."""
-    from glcic.data import resize_short_side
-
-    image = resize_short_side(image, size)
-    top, left = (image.shape[0] - size) // 2, (image.shape[1] - size) // 2
-    return np.ascontiguousarray(image[top : top + size, left : left + size])
-
-
 def make_mask_set(protocol: Protocol, shapes: list[tuple[int, int]], seed: int) -> list[np.ndarray]:
     """One hole of `protocol` per image shape (H, W), hole i drawn from default_rng([seed, i])."""
     return [protocol.draw(np.random.default_rng([seed, index]), *shape) for index, shape in enumerate(shapes)]

@@ -132,6 +132,13 @@ class TrainConfig:
     def adversarial(self) -> bool:
         return self.discriminators != "none"
 
+    def data_config(self):
+        """The data pipeline's part of this config (a `glcic.data.DataConfig`)."""
+        from glcic.data import DataConfig
+
+        return DataConfig(self.image_size, self.resize_min, self.resize_max, self.hole_sampler, self.hole_min,
+                          self.hole_max, self.local_size, self.augment)
+
     def replace(self, **changes) -> "TrainConfig":
         return dataclasses.replace(self, **changes)
 

@@ -255,7 +255,7 @@ def _loop(config, networks, world, run, paths, iteration, stop_after, progress, 
     from glcic.data import EpochSampler, TrainingImages, find_images, validation_batch
 
     device = world.device
-    dataset = TrainingImages(paths, config, seed=config.seed)
+    dataset = TrainingImages(paths, config.data_config(), seed=config.seed)
     sampler = EpochSampler(dataset, world.size, world.rank, config.seed)
     batches_per_epoch = sampler.num_samples // config.batch_size
     loader = DataLoader(
@@ -267,7 +267,7 @@ def _loop(config, networks, world, run, paths, iteration, stop_after, progress, 
         validation_paths = paths
         if config.validation_data:
             validation_paths = find_images(config.validation_data)
-        validation = validation_batch(validation_paths, config, config.sample_count, config.seed)
+        validation = validation_batch(validation_paths, config.data_config(), config.sample_count, config.seed)
     phases = training_phases(config)
     skipped_images = state.get("skipped_images", 0) if state else 0
     last_checkpoint = state["iteration"] if state else None
