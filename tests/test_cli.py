@@ -229,12 +229,31 @@ def test_empty_mask_copies_the_image_with_a_warning(files, model_path, tmp_path,
 @pytest.mark.parametrize("argv", [["complete", "x.png", "--mask", "m.png", "-o", "o.png", "--max-side", "0"],
                                   ["complete", "x.png", "--mask", "m.png", "-o", "o.png", "--threshold", "1.5"],
                                   ["complete", "x.png", "--mask", "m.png", "-o", "o.png", "--precision", "int4"],
-                                  ["complete", "x.png", "-o", "o.png"]])
+                                  ["complete", "x.png", "-o", "o.png"],
+                                  ["train", "--data", "d", "--run-dir", "r", "--width", "-1"],
+                                  ["train", "--data", "d", "--run-dir", "r", "--hole-sampler", "ellipse"],
+                                  ["nonsense"]])
 def test_invalid_options_are_usage_errors(argv, capsys):
+    """One line that names the problem and where the help is; no usage block before it."""
     with pytest.raises(SystemExit) as exit_info:
         main(argv)
     assert exit_info.value.code == 2
-    assert "error:" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and " error: " in err and "--help)" in err
+
+
+def test_train_options_come_from_the_config_fields():
+    """Every TrainConfig field with help is an option of `glcic train`, with its kind and choices."""
+    from glcic.cli import build_parser
+    from glcic.training.config import command_line_fields
+
+    train = build_parser()._subparsers._group_actions[0].choices["train"]
+    actions = {action.dest: action for action in train._actions}
+    for item in command_line_fields():
+        assert item.name in actions and actions[item.name].help == item.metadata["help"]
+    assert actions["hole_sampler"].choices == ["blob", "center", "free_form", "mixed", "rectangle", "square"]
+    assert actions["optimizer"].choices == ["adadelta", "adam"]
+    assert {"augment", "balance_gradients", "learning_rate", "snapshot_every"} <= set(actions)
 
 
 def test_info_prints_the_config(model_path, capsys):

@@ -512,7 +512,6 @@ def test_presets():
 
 @pytest.mark.parametrize("args, message", [
     (["--hole-max", "500"], "hole_max <= image_size"),
-    (["--discriminators", "middle"], "discriminators must be one of"),
     (["--total-iterations", "3", "--completion-iterations", "5"], "total_iterations"),
     (["--image-size", "50"], "multiple of 4"),
     (["--local-size", "4"], "local_size must be larger than 5 px"),

@@ -32,42 +32,19 @@ TRAIN_EXAMPLES = """examples:
 """
 
 # (option, TrainConfig field, type, help); each defaults to the preset's value
-TRAIN_OPTIONS = [
-    ("--image-size", "image_size", "_positive_int", "training crop side, px"),
-    ("--resize-min", "resize_min", "_positive_int", "smallest edge resized to a random value in [min, max]"),
-    ("--resize-max", "resize_max", "_positive_int", "see --resize-min"),
-    ("--hole-sampler", "hole_sampler", str, "hole shape: rectangle, center, free_form, blob or mixed"),
-    ("--hole-min", "hole_min", "_positive_int", "smallest hole side, px"),
-    ("--hole-max", "hole_max", "_positive_int", "largest hole side, px"),
-    ("--width", "width", "_positive_float", "completion network channel multiplier (1 = Table 2)"),
-    ("--discriminator-width", "discriminator_width", "_positive_float", "context discriminators' channel multiplier"),
-    ("--local-size", "local_size", "_positive_int", "local discriminator patch side, px"),
-    ("--global-size", "global_size", "_positive_int", "side the global discriminator sees, px"),
-    ("--discriminators", "discriminators", str, "ablation (Fig. 6): both, global, local or none"),
-    ("--completion-iterations", "completion_iterations", "_natural_int", "T_C: phase 1 length"),
-    ("--discriminator-iterations", "discriminator_iterations", "_natural_int", "T_D: phase 2 length"),
-    ("--total-iterations", "total_iterations", "_positive_int", "T_train: the joint phase ends here"),
-    ("--batch-size", "batch_size", "_positive_int", "images per process and iteration"),
-    ("--alpha", "alpha", "_natural_float", "adversarial loss weight"),
-    ("--generator-loss", "generator_loss", str, "non_saturating (-log D) or saturating (log(1 - D), Eq. 3)"),
-    ("--balance-ratio", "balance_ratio", "_positive_float", "with --balance-gradients: |grad adversarial| / |grad MSE|"),
-    ("--optimizer", "optimizer", str, "adadelta (the paper's) or adam"),
-    ("--learning-rate", "learning_rate", "_positive_float", "1.0 suits ADADELTA; about 2e-4 suits Adam"),
-    ("--seed", "seed", "_natural_int", "seed of weights, data order, crops and holes"),
-    ("--workers", "workers", "_natural_int", "data-loader processes per training process"),
-    ("--precision", "precision", str, "fp32, or bf16 autocast (fast with AMX or on GPU only)"),
-    ("--checkpoint-every", "checkpoint_every", "_positive_int", "iterations between checkpoints"),
-    ("--sample-every", "sample_every", "_positive_int", "iterations between sample sheets"),
-    ("--snapshot-every", "snapshot_every", "_natural_int", "iterations between model files kept in RUN/snapshots (0: none)"),
-    ("--log-every", "log_every", "_positive_int", "iterations between metrics records"),
-    ("--sample-count", "sample_count", "_natural_int", "validation images per sample sheet"),
-]
-TRAIN_FLAGS = [
-    ("--balance-gradients", "balance_gradients", "scale the adversarial term so its gradient norm is --balance-ratio times the MSE's"),
-    ("--augment", "augment", "mirror images and jitter colours mildly"),
-    ("--channels-last", "channels_last", "channels_last memory format (helps bf16; slows fp32 training on CPU)"),
-    ("--sync-batchnorm", "sync_batchnorm", "under torchrun: batch-norm statistics over the global batch"),
-]
+def _value_parser(kind: str):
+    """An argparse type for one of glcic.training.config.VALUE_KINDS."""
+    from glcic.training.config import VALUE_KINDS, parse_value
+
+    def parse(text: str):
+        try:
+            return parse_value(text, kind)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    parse.__name__ = VALUE_KINDS[kind][2]
+    return parse
+
 
 def _positive_int(text: str) -> int:
     value = int(text)
@@ -128,12 +105,19 @@ def _threshold(text: str) -> float:
     return value
 
 
+class Parser(argparse.ArgumentParser):
+    """Usage errors in one line that names the problem and where the help is (not the whole usage)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from glcic import __version__
     from glcic.image_io import DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES
     from glcic.devices import BACKENDS, PRECISIONS
 
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="glcic",
         description="Globally and Locally Consistent Image Completion (SIGGRAPH 2017).",
         epilog=EXAMPLES,
@@ -248,7 +232,7 @@ def _add_evaluation_parsers(commands, formatter) -> None:
 
 
 def _add_train_parser(commands) -> None:
-    from glcic.training.config import list_presets
+    from glcic.training.config import command_line_fields, list_presets
 
     train = commands.add_parser(
         "train",
@@ -268,11 +252,15 @@ def _add_train_parser(commands) -> None:
     train.add_argument("--stop-after", type=_positive_int, help="checkpoint and stop after this many iterations of this call")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     train.add_argument("--dry-run", action="store_true", help="print the resolved configuration and exit")
-    for option, field, kind, help_text in TRAIN_OPTIONS:
-        kind = globals()[kind] if isinstance(kind, str) else kind
-        train.add_argument(option, dest=field, type=kind, default=None, help=help_text)
-    for option, field, help_text in TRAIN_FLAGS:
-        train.add_argument(option, dest=field, action=argparse.BooleanOptionalAction, default=None, help=help_text)
+    for item in command_line_fields():  # help, kinds and choices are written once, on TrainConfig's fields
+        option, meta = "--" + item.name.replace("_", "-"), item.metadata
+        if isinstance(item.default, bool):
+            train.add_argument(option, dest=item.name, action=argparse.BooleanOptionalAction, default=None, help=meta["help"])
+            continue
+        choices = meta["choices"]
+        train.add_argument(option, dest=item.name, default=None, help=meta["help"],
+                           type=_value_parser(meta["kind"]) if meta["kind"] else str,
+                           choices=list(choices() if callable(choices) else choices) if choices else None)
     train.set_defaults(handler=run_train)
 
 
@@ -432,8 +420,10 @@ def run_info(args) -> int:
 
 def _given_train_options(args) -> dict:
     """The TrainConfig fields set on the command line (options and flags left out are None)."""
-    fields = [field for _, field, _, _ in TRAIN_OPTIONS] + [field for _, field, _ in TRAIN_FLAGS]
-    return {field: getattr(args, field) for field in fields if getattr(args, field) is not None}
+    from glcic.training.config import command_line_fields
+
+    names = [item.name for item in command_line_fields()]
+    return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
 
 
 def _train_config(args):

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 TRAIN_FORMAT_VERSION = 1  # of config.json and of training checkpoints
@@ -26,62 +26,107 @@ PRECISIONS = ("auto", "fp32", "bf16")  # auto: bf16 on GPUs and AMX CPUs, fp32 e
 DISCRIMINATOR_CHOICES = ("both", "global", "local", "none")  # Fig. 6 ablation
 
 
+# What a value must be, written once: TrainConfig checks its fields with it, and `glcic train`
+# parses its options with it. name -> (type, test, words for errors)
+VALUE_KINDS = {
+    "positive_int": (int, lambda v: v > 0, "a positive integer"),
+    "natural_int": (int, lambda v: v >= 0, "an integer >= 0"),
+    "positive_float": (float, lambda v: v > 0, "a number > 0"),
+    "natural_float": (float, lambda v: v >= 0, "a number >= 0"),
+}
+
+
+def _hole_sampler_names() -> list[str]:
+    from glcic.masks import list_hole_samplers
+
+    return list_hole_samplers()
+
+
+def option(default, help: str, kind: str | None = None, choices=None):
+    """A TrainConfig field that `glcic train` offers as --NAME (booleans as --NAME / --no-NAME):
+    `kind` names an entry of VALUE_KINDS, `choices` a tuple or a function giving one."""
+    return field(default=default, metadata={"help": help, "kind": kind, "choices": choices})
+
+
+def check_value(name: str, value, kind: str | None = None, choices=None):
+    """`value` if it is a valid `kind` / one of `choices`, else ValueError naming `name`."""
+    if kind is not None:
+        expected, test, words = VALUE_KINDS[kind]
+        numeric = isinstance(value, (int, float)) if expected is float else isinstance(value, int)
+        if isinstance(value, bool) or not numeric or not test(value):
+            raise ValueError(f"{name} must be {words}, got {value!r}")
+    if choices is not None:
+        names = list(choices() if callable(choices) else choices)
+        if value not in names:
+            raise ValueError(f"{name} must be one of {names}, got {value!r}")
+    return value
+
+
+def parse_value(text: str, kind: str):
+    """Parse command-line text as a value of `kind` (ValueError with the words of VALUE_KINDS)."""
+    expected, test, words = VALUE_KINDS[kind]
+    try:
+        value = expected(text)
+    except ValueError:
+        raise ValueError(f"must be {words}, got {text!r}") from None
+    if not test(value):
+        raise ValueError(f"must be {words}, got {text!r}")
+    return value
+
+
+def command_line_fields() -> list[dataclasses.Field]:
+    """TrainConfig's fields that `glcic train` offers as options, in declaration order."""
+    return [f for f in dataclasses.fields(TrainConfig) if "help" in f.metadata]
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     # data (section 3.4)
-    data: str = ""  # folder of training photos, searched recursively
+    data: str = ""  # folder of training photos, searched recursively (--data)
     validation_data: str | None = None  # folder of the fixed sample-sheet images; None: from `data`
-    image_size: int = 256  # training crop side
-    resize_min: int = 256  # the smallest edge is resized to a random value in [resize_min, resize_max]
-    resize_max: int = 384
-    hole_sampler: str = "rectangle"  # see glcic.masks; "center" for section 4.1.2
-    hole_min: int = 96  # hole width and height drawn independently in [hole_min, hole_max]
-    hole_max: int = 128
+    image_size: int = option(256, "training crop side, px", "positive_int")
+    resize_min: int = option(256, "smallest edge resized to a random value in [min, max]", "positive_int")
+    resize_max: int = option(384, "see --resize-min", "positive_int")
+    hole_sampler: str = option("rectangle", "hole shape (glcic.masks); center for section 4.1.2", choices=_hole_sampler_names)
+    hole_min: int = option(96, "smallest hole side, px (strokes: see glcic.masks)", "positive_int")
+    hole_max: int = option(128, "largest hole side, px", "positive_int")
     mean_pixel: tuple[float, float, float] | None = None  # None: computed from the training set at start
-    augment: bool = False  # mirror images and jitter colours mildly (glcic.data.augment); the paper does not
+    augment: bool = option(False, "mirror images and jitter colours mildly (the paper does not)")
     # networks (Tables 2 and 3)
-    width: float = 1.0  # completion network channel multiplier (1.0 = Table 2)
-    discriminator_width: float = 1.0  # context discriminators' channel multiplier
-    local_size: int = 128  # local discriminator input, centred on each sample's hole
-    global_size: int = 256  # the whole image is resized to this for the global discriminator
-    discriminators: str = "both"  # Fig. 6 ablation: both, global, local, none (weighted MSE only)
+    width: float = option(1.0, "completion network channel multiplier (1 = Table 2)", "positive_float")
+    discriminator_width: float = option(1.0, "context discriminators' channel multiplier", "positive_float")
+    local_size: int = option(128, "local discriminator patch side, px, centred on each hole", "positive_int")
+    global_size: int = option(256, "side the whole image is resized to for the global discriminator, px", "positive_int")
+    discriminators: str = option("both", "ablation (Fig. 6); none trains with the weighted MSE only", choices=DISCRIMINATOR_CHOICES)
     # Algorithm 1
-    completion_iterations: int = 90_000  # T_C: completion network alone, weighted MSE
-    discriminator_iterations: int = 10_000  # T_D: discriminators alone, completion network fixed
-    total_iterations: int = 500_000  # T_train: the joint phase runs until this iteration
-    batch_size: int = 96  # per process; the global batch is batch_size x world size
-    alpha: float = 0.0004  # weight of the adversarial loss in the joint objective
-    generator_loss: str = "non_saturating"  # -log D(C(x)); "saturating" is log(1 - D(C(x))), Eq. 3 literally
-    balance_gradients: bool = False  # scale the adversarial term so its gradient norm matches the MSE's
-    balance_ratio: float = 1.0  # target |grad adversarial| / |grad MSE| when balancing
-    optimizer: str = "adadelta"  # the paper's; "adam" as an option
-    learning_rate: float = 1.0  # ADADELTA's default; use about 2e-4 for Adam
+    completion_iterations: int = option(90_000, "T_C: phase 1 length, completion network alone", "natural_int")
+    discriminator_iterations: int = option(10_000, "T_D: phase 2 length, discriminators alone", "natural_int")
+    total_iterations: int = option(500_000, "T_train: the joint phase ends here", "positive_int")
+    batch_size: int = option(96, "images per process and iteration", "positive_int")
+    alpha: float = option(0.0004, "adversarial loss weight", "natural_float")
+    generator_loss: str = option("non_saturating", "non_saturating (-log D) or saturating (log(1 - D), Eq. 3)", choices=GENERATOR_LOSSES)
+    balance_gradients: bool = option(False, "scale the adversarial term so its gradient norm is --balance-ratio times the MSE's")
+    balance_ratio: float = option(1.0, "with --balance-gradients: |grad adversarial| / |grad MSE|", "positive_float")
+    optimizer: str = option("adadelta", "the paper's ADADELTA, or Adam", choices=OPTIMIZERS)
+    learning_rate: float = option(1.0, "1.0 suits ADADELTA; about 2e-4 suits Adam", "positive_float")
     # runtime
-    seed: int = 0
-    workers: int = 2  # data-loader worker processes per training process
-    precision: str = "fp32"  # bf16: autocast (fast with AMX or on GPU; emulated and slow without)
-    channels_last: bool = False
-    sync_batchnorm: bool = False  # batch statistics over the global batch under torchrun
-    checkpoint_every: int = 500  # iterations between checkpoints (also written on SIGINT/SIGTERM)
-    sample_every: int = 500  # iterations between sample sheets
-    snapshot_every: int = 0  # iterations between model files kept in RUN/snapshots (0: none), to choose on validation
-    log_every: int = 10  # iterations between metrics.jsonl / TensorBoard records
-    sample_count: int = 4  # fixed validation images in each sample sheet
-    fine_tune_from: str | None = None  # model file: the completion network starts from it (section 4.5)
-    preset: str = "paper"  # the preset these values started from (informational)
+    seed: int = option(0, "seed of weights, data order, crops and holes", "natural_int")
+    workers: int = option(2, "data-loader processes per training process", "natural_int")
+    precision: str = option("fp32", "auto: bf16 on GPUs and AMX CPUs, fp32 elsewhere", choices=PRECISIONS)
+    channels_last: bool = option(False, "channels_last memory format (helps bf16; slows fp32 training on CPU)")
+    sync_batchnorm: bool = option(False, "under torchrun: batch-norm statistics over the global batch")
+    checkpoint_every: int = option(500, "iterations between checkpoints (also written on SIGINT/SIGTERM)", "positive_int")
+    sample_every: int = option(500, "iterations between sample sheets", "positive_int")
+    snapshot_every: int = option(0, "iterations between model files kept in RUN/snapshots (0: none)", "natural_int")
+    log_every: int = option(10, "iterations between metrics records", "positive_int")
+    sample_count: int = option(4, "validation images per sample sheet", "natural_int")
+    fine_tune_from: str | None = None  # model file: the completion network starts from it (section 4.5; --fine-tune)
+    preset: str = "paper"  # the preset these values started from (informational; --preset)
     format_version: int = TRAIN_FORMAT_VERSION
 
     def __post_init__(self):
-        _positive = ("image_size", "resize_min", "resize_max", "hole_min", "hole_max", "local_size",
-                     "global_size", "batch_size", "checkpoint_every", "sample_every", "log_every")
-        for name in _positive:
-            value = getattr(self, name)
-            if not isinstance(value, int) or value <= 0:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        for name in ("completion_iterations", "discriminator_iterations", "workers", "sample_count", "seed", "snapshot_every"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 0:
-                raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+        for item in command_line_fields():
+            check_value(item.name, getattr(self, item.name), item.metadata["kind"], item.metadata["choices"])
         if self.image_size % 4:
             raise ValueError(f"image_size must be a multiple of 4 (the network downsamples twice), got {self.image_size}")
         if not self.image_size <= self.resize_min <= self.resize_max:
@@ -101,24 +146,11 @@ class TrainConfig:
                 f"total_iterations ({self.total_iterations}) must be at least completion_iterations + "
                 f"discriminator_iterations ({self.completion_iterations} + {self.discriminator_iterations})"
             )
-        for name, choices in (("optimizer", OPTIMIZERS), ("generator_loss", GENERATOR_LOSSES),
-                              ("precision", PRECISIONS), ("discriminators", DISCRIMINATOR_CHOICES)):
-            if getattr(self, name) not in choices:
-                raise ValueError(f"{name} must be one of {list(choices)}, got {getattr(self, name)!r}")
-        for name in ("width", "discriminator_width", "learning_rate", "balance_ratio"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be > 0, got {getattr(self, name)!r}")
-        if self.alpha < 0:
-            raise ValueError(f"alpha must be >= 0, got {self.alpha}")
         if self.mean_pixel is not None:
             mean = tuple(float(v) for v in self.mean_pixel)
             if len(mean) != 3 or not all(0 <= v <= 1 for v in mean):
                 raise ValueError(f"mean_pixel must be 3 values in [0, 1], got {self.mean_pixel!r}")
             object.__setattr__(self, "mean_pixel", mean)
-        from glcic.masks import list_hole_samplers
-
-        if self.hole_sampler not in list_hole_samplers():
-            raise ValueError(f"unknown hole sampler {self.hole_sampler!r}; choose one of {list_hole_samplers()}")
 
     @property
     def use_global(self) -> bool:
