@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from glcic.inference.complete import predict, predict_windows
-from glcic.inference.regions import hole_depths, label_holes, plan_windows, working_scale
+from glcic.inference.regions import CONTEXT, hole_depths, label_holes, plan_windows, working_scale
 from glcic.models.completion import network_reach
 from glcic.pixels import split_rgb
 
@@ -29,16 +29,25 @@ def test_depth_is_the_distance_to_the_nearest_known_pixel():
     assert depths[1] == pytest.approx(21, abs=0.01)  # 41 px high box: 21 px from its middle row to the outside
 
 
-def test_windows_are_aligned_cover_the_reach_and_stay_inside_the_image():
+@pytest.mark.parametrize("native, margin", [(True, 153), (False, CONTEXT)])
+def test_windows_are_aligned_cover_their_margin_and_stay_inside_the_image(native, margin):
+    """native: the whole reach around each hole; otherwise CONTEXT px (at the working scale)."""
     hole = box_mask(1000, 1200, (500, 600, 30, 30), (0, 0, 20, 20), (980, 1190, 20, 10))
-    windows, _ = plan_windows(hole, trained_depth=32, reach=153)
+    windows, _ = plan_windows(hole, trained_depth=32, reach=153, native=native)
     assert len(windows) == 3 and all(w.scale == 1.0 for w in windows)
     for window in windows:
         box = window.box
         assert box.top % 4 == 0 and box.left % 4 == 0
         assert box.top >= 0 and box.left >= 0 and box.top + box.height <= 1000 and box.left + box.width <= 1200
     middle = next(w for w in windows if w.box.top > 0 and w.box.top + w.box.height < 1000)
-    assert middle.box.top <= 500 - 153 and middle.box.top + middle.box.height >= 530 + 153
+    assert 500 - margin - 4 < middle.box.top <= 500 - margin and 530 + margin <= middle.box.top + middle.box.height < 530 + margin + 4
+
+
+def test_a_deep_hole_gets_its_context_at_the_working_scale():
+    hole = box_mask(1600, 2560, (700, 1200, 200, 200))
+    (window,), _ = plan_windows(hole, trained_depth=32, reach=153)
+    assert window.scale < 0.35
+    assert window.box.height * window.scale == pytest.approx(200 * window.scale + 2 * CONTEXT, abs=4)
 
 
 def test_overlapping_windows_of_one_scale_merge_and_deep_holes_get_their_own_scale():

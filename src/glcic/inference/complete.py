@@ -26,7 +26,7 @@ import torch
 
 from glcic.errors import GlcicError, MaskError
 from glcic.image_io import MIN_SIDE
-from glcic.inference.postprocess import poisson_blend
+from glcic.inference.postprocess import blended_hole
 from glcic.inference.regions import Window, plan_windows
 from glcic.masks import Box
 from glcic.model_file import CompletionModel
@@ -180,7 +180,7 @@ def complete(
         for window in windows:
             box_rows, box_cols = window.box.slices()
             own = np.isin(union_labels[box_rows, box_cols], window.labels)
-            completed[box_rows, box_cols][own] = poisson_blend(rgb[box_rows, box_cols], own, completed[box_rows, box_cols])[own]
+            completed[box_rows, box_cols][own] = blended_hole(rgb[box_rows, box_cols], own, completed[box_rows, box_cols])
     result = array.copy()
     result[union] = merge_rgb(array[union], completed, union_hole)
     return _like_input(image, result)

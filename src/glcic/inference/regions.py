@@ -1,8 +1,10 @@
 """Hole-centred context windows: where, and at what scale, the network runs for each hole.
 
-A photo is not shrunk as a whole. Each connected hole gets a window: its bounding box plus the
-network's reach (153 px for Table 2, `network_reach`) at the scale it runs at, aligned to multiples
-of 4 from the image origin, clipped to the image. The scale depends on the hole alone:
+A photo is not shrunk as a whole. Each connected hole gets a window: its bounding box plus a margin
+of context at the scale it runs at, aligned to multiples of 4 from the image origin, clipped to the
+image. The margin is `CONTEXT` px (64: about what the training crops give a hole; on big validation
+photos as good as the full reach, and 3-4x fewer pixels for a deep hole), or with `native` the
+network's whole reach (153 px for Table 2, `network_reach`). The scale depends on the hole alone:
 
 - a hole no deeper than the model's training holes (depth: the largest distance from a hole pixel
   to the nearest known pixel; `ModelConfig.hole_max / 2` for the model) runs at full resolution;
@@ -11,8 +13,8 @@ of 4 from the image origin, clipped to the image. The scale depends on the hole 
   Nothing is ever upscaled for the network.
 
 So a scratch on a 6000 px photo keeps every pixel of detail, and a hole covering most of a photo
-runs on a shrunk copy of it. At full resolution a window reproduces a run on the whole image inside
-its hole exactly (the reach covers everything that can change the hole, and the 4 px alignment keeps
+runs on a shrunk copy of it. With `native`, a window reproduces a run on the whole image inside its
+hole exactly (the reach covers everything that can change the hole, and the 4 px alignment keeps
 the stride-2 layers' sampling grids). Every window sees every hole pixel inside it as hole; it
 completes only its own holes. Windows of one scale that overlap are merged.
 """
@@ -28,6 +30,7 @@ from glcic.masks import Box
 from glcic.models.completion import SIZE_MULTIPLE
 
 SCALE_STEPS_PER_OCTAVE = 4  # working scales are 2^(-k/4): 1, 0.84, 0.71, 0.59, 0.5, ...
+CONTEXT = 64  # px of context around a hole, at its working scale (native: the network's reach)
 
 
 @dataclass(frozen=True)
@@ -82,7 +85,8 @@ def plan_windows(hole: np.ndarray, trained_depth: float | None, reach: int, nati
                  image_shape: tuple[int, int] | None = None) -> tuple[list[Window], np.ndarray]:
     """The windows that complete `hole` (H, W) bool, and the (H, W) component labels they refer to.
 
-    native: every hole at full resolution. max_side: no window runs larger than this on its longer side.
+    native: every hole at full resolution, with the network's whole `reach` around it (else CONTEXT
+    px, or the reach if smaller). max_side: no window runs larger than this on its longer side.
     `hole` may be a crop of a larger image (of `image_shape`) at `origin` (top, left), holding all of
     its holes and one known pixel around them: boxes are then in the image's coordinates, and the
     labels are the crop's.
@@ -95,13 +99,14 @@ def plan_windows(hole: np.ndarray, trained_depth: float | None, reach: int, nati
         left, top, w, h = (int(v) for v in stats[label, :4])
         top, left = top + origin[0], left + origin[1]
         extents[label] = (top, left, top + h, left + w)
+    margin = reach if native else min(reach, CONTEXT)
     windows: list[Window] = []
     for label in range(1, count):
         scale = 1.0 if native else working_scale(float(depths[label - 1]), trained_depth)
         windows.append(Window(Box(0, 0, 0, 0), scale, (label,)))
     merged = True
     while merged:  # merge windows of one scale whose boxes overlap, until none do
-        windows = [_with_box(w, extents, reach, height, width, max_side) for w in windows]
+        windows = [_with_box(w, extents, margin, height, width, max_side) for w in windows]
         merged = False
         for i in range(len(windows)):
             for j in range(i + 1, len(windows)):
@@ -116,13 +121,13 @@ def plan_windows(hole: np.ndarray, trained_depth: float | None, reach: int, nati
     return windows, labels
 
 
-def _with_box(window: Window, extents: dict, reach: int, height: int, width: int, max_side: int | None) -> Window:
+def _with_box(window: Window, extents: dict, margin: int, height: int, width: int, max_side: int | None) -> Window:
     top = min(extents[label][0] for label in window.labels)
     left = min(extents[label][1] for label in window.labels)
     bottom = max(extents[label][2] for label in window.labels)
     right = max(extents[label][3] for label in window.labels)
     scale = window.scale
-    box = window_box(top, left, bottom, right, math.ceil(reach / scale), height, width)
+    box = window_box(top, left, bottom, right, math.ceil(margin / scale), height, width)
     if max_side is not None and max(box.height, box.width) * scale > max_side:
         scale = max_side / max(box.height, box.width)
     return Window(box, scale, window.labels)
