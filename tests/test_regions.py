@@ -33,7 +33,7 @@ def test_depth_is_the_distance_to_the_nearest_known_pixel():
 def test_windows_are_aligned_cover_their_margin_and_stay_inside_the_image(native, margin):
     """native: the whole reach around each hole; otherwise CONTEXT px (at the working scale)."""
     hole = box_mask(1000, 1200, (500, 600, 30, 30), (0, 0, 20, 20), (980, 1190, 20, 10))
-    windows, _ = plan_windows(hole, trained_depth=32, reach=153, native=native)
+    windows, _ = plan_windows(hole, working_depth=32, reach=153, native=native)
     assert len(windows) == 3 and all(w.scale == 1.0 for w in windows)
     for window in windows:
         box = window.box
@@ -45,18 +45,18 @@ def test_windows_are_aligned_cover_their_margin_and_stay_inside_the_image(native
 
 def test_a_deep_hole_gets_its_context_at_the_working_scale():
     hole = box_mask(1600, 2560, (700, 1200, 200, 200))
-    (window,), _ = plan_windows(hole, trained_depth=32, reach=153)
+    (window,), _ = plan_windows(hole, working_depth=32, reach=153)
     assert window.scale < 0.35
     assert window.box.height * window.scale == pytest.approx(200 * window.scale + 2 * CONTEXT, abs=4)
 
 
 def test_overlapping_windows_of_one_scale_merge_and_deep_holes_get_their_own_scale():
     hole = box_mask(600, 800, (100, 100, 10, 10), (100, 200, 10, 10), (300, 400, 200, 200))
-    windows, labels = plan_windows(hole, trained_depth=32, reach=153)
+    windows, labels = plan_windows(hole, working_depth=32, reach=153)
     scales = sorted(w.scale for w in windows)
     assert len(windows) == 2 and scales[1] == 1.0 and scales[0] < 0.5
     assert sorted(len(w.labels) for w in windows) == [1, 2]
-    native, _ = plan_windows(hole, trained_depth=32, reach=153, native=True)
+    native, _ = plan_windows(hole, working_depth=32, reach=153, native=True)
     assert all(w.scale == 1.0 for w in native)
 
 
@@ -76,7 +76,7 @@ def bundled():
 def test_full_resolution_windows_reproduce_the_whole_image_run(bundled, boxes):
     image = split_rgb(scene(513, 761, seed=3))
     hole = box_mask(513, 761, *boxes)
-    windows, labels = plan_windows(hole, trained_depth=None, reach=network_reach(), native=True)
+    windows, labels = plan_windows(hole, working_depth=None, reach=network_reach(), native=True)
     assert all(w.box.height * w.box.width < 513 * 761 for w in windows)  # really crops
     windowed = predict_windows(bundled, image, hole, windows, labels)
     whole = predict(bundled, image, hole)

@@ -6,8 +6,8 @@ method whose package is not installed, or that needs a model when none was given
 skipped with the reason, never a crash.
 
 - `glcic` / `glcic_raw`: the model, with and without the paper's post-processing (Poisson blending);
-- `glcic_whole`: the model on the whole image brought down so that the hole is as deep as the
-  training holes, the fill upscaled (how completion worked before hole-centred windows);
+- `glcic_whole`: the model on the whole image brought down so that the hole is as deep as the model's
+  working depth, the fill upscaled (how completion worked before hole-centred windows);
 - `telea`, `navier_stokes`: OpenCV's `cv2.inpaint` (Telea 2004; Bertalmio et al. 2001), radius 5;
 - `biharmonic`: scikit-image `inpaint_biharmonic`;
 - `patchmatch`: PatchMatch (Barnes et al. 2009) from the `pypatchmatch` package, patch radius 3;
@@ -81,11 +81,11 @@ def run_method(method: Method, image: np.ndarray, hole: np.ndarray, context: Con
 def _glcic_whole(image, hole, context):
     import cv2
 
-    from glcic.inference.complete import complete, trained_depth
+    from glcic.inference.complete import complete, working_depth
     from glcic.inference.regions import hole_depths, label_holes
 
     count, labels, _ = label_holes(hole)
-    factor = min(1.0, trained_depth(context.model) / max(hole_depths(hole, labels, count)))
+    factor = min(1.0, working_depth(context.model) / max(hole_depths(hole, labels, count)))
     if factor >= 1.0:
         return complete(context.model, image, hole, native=True)
     size = (max(8, round(image.shape[1] * factor)), max(8, round(image.shape[0] * factor)))

@@ -6,11 +6,12 @@ image. The margin is `CONTEXT` px (64: about what the training crops give a hole
 photos as good as the full reach, and 3-4x fewer pixels for a deep hole), or with `native` the
 network's whole reach (153 px for Table 2, `network_reach`). The scale depends on the hole alone:
 
-- a hole no deeper than the model's training holes (depth: the largest distance from a hole pixel
-  to the nearest known pixel; `ModelConfig.hole_max / 2` for the model) runs at full resolution;
-- a deeper hole runs on a copy of its window brought down until it is as deep as the deepest
-  training hole (in quarter-octave steps, so that holes of similar depth share a scale and a batch).
-  Nothing is ever upscaled for the network.
+- a hole no deeper than the model's working depth (depth: the largest distance from a hole pixel
+  to the nearest known pixel; `ModelConfig.hole_max / 4`, half the deepest training holes' depth,
+  see `glcic.inference.complete.working_depth`) runs at full resolution;
+- a deeper hole runs on a copy of its window brought down until it is that deep (in quarter-octave
+  steps, so that holes of similar depth share a scale and a batch). Nothing is ever upscaled for
+  the network.
 
 So a scratch on a 6000 px photo keeps every pixel of detail, and a hole covering most of a photo
 runs on a shrunk copy of it. With `native`, a window reproduces a run on the whole image inside its
@@ -58,12 +59,12 @@ def hole_depths(hole: np.ndarray, labels: np.ndarray, count: int) -> np.ndarray:
     return np.asarray(ndimage.maximum(distance, labels, index=np.arange(1, count)), dtype=np.float64).reshape(-1)
 
 
-def working_scale(depth: float, trained_depth: float | None) -> float:
-    """1 for holes as deep as the training holes or shallower; else the quarter-octave step at or
-    below trained_depth / depth."""
-    if trained_depth is None or depth <= trained_depth:
+def working_scale(depth: float, working_depth: float | None) -> float:
+    """1 for holes as deep as `working_depth` or shallower; else the quarter-octave step at or below
+    working_depth / depth."""
+    if working_depth is None or depth <= working_depth:
         return 1.0
-    steps = math.ceil(-SCALE_STEPS_PER_OCTAVE * math.log2(trained_depth / depth) - 1e-9)
+    steps = math.ceil(-SCALE_STEPS_PER_OCTAVE * math.log2(working_depth / depth) - 1e-9)
     return 2.0 ** (-steps / SCALE_STEPS_PER_OCTAVE)
 
 
@@ -80,7 +81,7 @@ def _overlap(a: Box, b: Box) -> bool:
     return a.top < b.top + b.height and b.top < a.top + a.height and a.left < b.left + b.width and b.left < a.left + a.width
 
 
-def plan_windows(hole: np.ndarray, trained_depth: float | None, reach: int, native: bool = False,
+def plan_windows(hole: np.ndarray, working_depth: float | None, reach: int, native: bool = False,
                  max_side: int | None = None, origin: tuple[int, int] = (0, 0),
                  image_shape: tuple[int, int] | None = None) -> tuple[list[Window], np.ndarray]:
     """The windows that complete `hole` (H, W) bool, and the (H, W) component labels they refer to.
@@ -102,7 +103,7 @@ def plan_windows(hole: np.ndarray, trained_depth: float | None, reach: int, nati
     margin = reach if native else min(reach, CONTEXT)
     windows: list[Window] = []
     for label in range(1, count):
-        scale = 1.0 if native else working_scale(float(depths[label - 1]), trained_depth)
+        scale = 1.0 if native else working_scale(float(depths[label - 1]), working_depth)
         windows.append(Window(Box(0, 0, 0, 0), scale, (label,)))
     merged = True
     while merged:  # merge windows of one scale whose boxes overlap, until none do
