@@ -607,3 +607,18 @@ def test_the_data_pipeline_has_its_own_config_and_never_imports_training():
     with pytest.raises(TypeError, match="DataConfig"):
         TrainingImages([Path("x.png")], config, seed=0)
     assert config.data_config().hole_max == config.hole_max and config.data_config().local_size == config.local_size
+
+
+def test_resume_may_move_a_phase_boundary_only_where_the_run_has_not_reached_it():
+    from glcic.training.loop import resumed_config
+
+    config = preset("cpu", data="x", completion_iterations=4, discriminator_iterations=2, total_iterations=10)
+    longer = resumed_config(config, {"completion_iterations": 8, "total_iterations": 12}, iteration=4)
+    assert (longer.completion_iterations, longer.total_iterations) == (8, 12)  # at the end of phase 1: extend it
+    assert resumed_config(config, {"discriminator_iterations": 3}, iteration=5).discriminator_iterations == 3
+    with pytest.raises(GlcicError, match="past it"):
+        resumed_config(config, {"completion_iterations": 8, "total_iterations": 12}, iteration=5)
+    with pytest.raises(GlcicError, match="past it"):
+        resumed_config(config, {"discriminator_iterations": 1}, iteration=6)
+    with pytest.raises(GlcicError, match="cannot change"):
+        resumed_config(config, {"learning_rate": 0.5}, iteration=0)

@@ -28,7 +28,8 @@ from glcic.training.run_folder import RunFolder
 
 # What may change when a run is resumed: how long it runs and how often it reports. Everything else
 # would make the resumed run a different experiment.
-RESUME_OVERRIDES = ("total_iterations", "checkpoint_every", "sample_every", "snapshot_every", "log_every", "workers")
+RESUME_OVERRIDES = ("total_iterations", "completion_iterations", "discriminator_iterations", "checkpoint_every",
+                    "sample_every", "snapshot_every", "log_every", "workers")
 
 
 class TrainingDiverged(GlcicError):
@@ -177,12 +178,22 @@ def _resolve_mean_pixel(config: TrainConfig, paths, world) -> TrainConfig:
     return config.replace(mean_pixel=tuple(mean))
 
 
-def resumed_config(config: TrainConfig, overrides: dict) -> TrainConfig:
-    """The config of a resumed run: its own, with only RESUME_OVERRIDES fields changed."""
+def resumed_config(config: TrainConfig, overrides: dict, iteration: int = 0) -> TrainConfig:
+    """The config of a resumed run at `iteration`: its own, with only RESUME_OVERRIDES fields
+    changed. Phase boundaries (T_C, T_C + T_D) may move only where the run has not reached them, so
+    every iteration already done keeps its phase (e.g. a longer phase 1 while still in it)."""
     refused = sorted(set(overrides) - set(RESUME_OVERRIDES))
     if refused:
         raise GlcicError(f"cannot change {refused} when resuming; only {sorted(RESUME_OVERRIDES)}")
-    return config.replace(**overrides)
+    changed = config.replace(**overrides)
+    for name, old, new in (
+        ("the end of phase 1 (T_C)", config.completion_iterations, changed.completion_iterations),
+        ("the end of phase 2 (T_C + T_D)", config.completion_iterations + config.discriminator_iterations,
+         changed.completion_iterations + changed.discriminator_iterations),
+    ):
+        if old != new and min(old, new) < iteration:
+            raise GlcicError(f"cannot move {name} from {old} to {new}: the run is at iteration {iteration}, past it")
+    return changed
 
 
 def train(
@@ -206,7 +217,7 @@ def train(
         state = None
         if resume:
             state = load_checkpoint(run_dir)
-            config = resumed_config(state["config"], overrides or {})
+            config = resumed_config(state["config"], overrides or {}, state["iteration"])
             restore_rng_states(state["rng"])
         else:
             _check_new_run(run_dir)
