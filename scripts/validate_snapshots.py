@@ -33,6 +33,7 @@ def main() -> int:
     parser.add_argument("--extra", type=Path, nargs="*", default=[], help="other model files to put on the curve (e.g. the bundled model)")
     parser.add_argument("--only", nargs="*", help="evaluate only these snapshot file names (default: all of them)")
     parser.add_argument("--base-images", type=int, default=0, help="training images seen before the lineage's counts start (added to every snapshot's count)")
+    parser.add_argument("--lineage", type=Path, nargs="*", default=[], help="earlier runs' validation.jsonl, drawn dashed on the same plot")
     args = parser.parse_args()
 
     log = args.run / "validation.jsonl"
@@ -66,28 +67,36 @@ def main() -> int:
                 with open(log, "a") as handle:
                     handle.write(json.dumps(record) + "\n")
                 print(json.dumps(record), flush=True)
-    plot(log, args.run / "validation.png")
+    plot(log, args.run / "validation.png", args.lineage)
     return 0
 
 
-def plot(log: Path, output: Path) -> None:
+def plot(log: Path, output: Path, lineage: list[Path] = ()) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    records = [r for r in map(json.loads, log.read_text().splitlines()) if r.get("images_seen") is not None]
+    def read(path: Path) -> list[dict]:
+        return [r for r in map(json.loads, path.read_text().splitlines()) if r.get("images_seen") is not None]
+
     figure, axes = plt.subplots(1, 2, figsize=(10, 3.6))
-    for protocol in PROTOCOLS:
-        rows = sorted((r for r in records if r["protocol"] == protocol), key=lambda r: r["images_seen"])
+    for index, protocol in enumerate(PROTOCOLS):
+        colour = f"C{index}"
+        for earlier in lineage:
+            rows = sorted((r for r in read(earlier) if r["protocol"] == protocol), key=lambda r: r["images_seen"])
+            for axis, key in zip(axes, ("hole_l1", "psnr")):
+                axis.plot([r["images_seen"] for r in rows], [r[key] for r in rows], marker=".", linestyle="--", color=colour,
+                          alpha=0.5, label=f"{protocol}, {earlier.parent.name}")
+        rows = sorted((r for r in read(log) if r["protocol"] == protocol), key=lambda r: r["images_seen"])
         seen = [r["images_seen"] for r in rows]
-        axes[0].plot(seen, [r["hole_l1"] for r in rows], marker="o", label=protocol)
-        axes[1].plot(seen, [r["psnr"] for r in rows], marker="o", label=protocol)
+        axes[0].plot(seen, [r["hole_l1"] for r in rows], marker="o", color=colour, label=f"{protocol}, {log.parent.name}")
+        axes[1].plot(seen, [r["psnr"] for r in rows], marker="o", color=colour, label=f"{protocol}, {log.parent.name}")
     axes[0].set(xlabel="training images seen (cumulative)", ylabel="hole L1 x100 (lower is better)")
     axes[1].set(xlabel="training images seen (cumulative)", ylabel="PSNR dB (higher is better)")
     for axis in axes:
         axis.grid(alpha=0.3)
-        axis.legend()
+        axis.legend(fontsize=7)
     figure.suptitle("Validation along training (glcic with post-processing, fixed holes)")
     figure.tight_layout()
     figure.savefig(output, dpi=110)
