@@ -34,7 +34,7 @@ import math
 import numpy as np
 
 EXACT_PIXELS = 12_000  # holes up to this many pixels are solved in one level
-BAND = 16  # px along the edge of a larger hole solved at full resolution after the coarse level
+BAND = 12  # px along the edge of a larger hole solved at full resolution after the coarse level
 
 
 def poisson_blend(image: np.ndarray, hole: np.ndarray, prediction: np.ndarray) -> np.ndarray:
