@@ -52,20 +52,34 @@ def network_gflop(network: torch.nn.Module, size: int) -> float:
     return counter.get_total_flops() / 1e9
 
 
-def time_completion(model, size: int, repeats: int) -> float:
-    from glcic.inference.complete import predict
-
+def _timing_input(size: int) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(0)
     rgb = rng.random((size, size, 3), dtype=np.float32)
     hole = np.zeros((size, size), bool)
     hole[size // 4 : size // 2, size // 4 : size // 2] = True
-    times = []
-    for index in range(repeats + 1):
-        start = time.perf_counter()
-        predict(model, rgb, hole)  # ends with a copy to the CPU, so CUDA work is finished
-        if index:  # the first run is a warm-up
-            times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return rgb, hole
+
+
+def _time_once(model, rgb: np.ndarray, hole: np.ndarray) -> float:
+    from glcic.inference.complete import predict
+
+    start = time.perf_counter()
+    predict(model, rgb, hole)  # ends with a copy to the CPU, so CUDA work is finished
+    return time.perf_counter() - start
+
+
+def time_side_by_side(models: list, size: int, repeats: int) -> list[float]:
+    """Median seconds of each model over `repeats` rounds. Each round runs every model in turn, once
+    to warm it up again (switching models evicts the others' cached kernels and weight layouts, which
+    would bias the comparison) and once timed: a machine that speeds up or slows down during the
+    measurement then moves every model alike, and the ratios between them stay fair."""
+    rgb, hole = _timing_input(size)
+    times = [[] for _ in models]
+    for _ in range(repeats):
+        for index, model in enumerate(models):
+            _time_once(model, rgb, hole)
+            times[index].append(_time_once(model, rgb, hole))
+    return [statistics.median(t) for t in times]
 
 
 class _Reference:
@@ -113,6 +127,7 @@ def bench_rows(model_path=None, sizes=(512, 768, 1024), devices: list[str] | Non
         rows = []
         for device in devices or available_devices():
             runs = [(device, "torch", "fp32", True)] + [(d, b, p, False) for d, b, p in configurations([device]) if d == device]
+            models, kept = [], []
             for device_name, backend, precision, reference in runs:
                 try:
                     source = model_path
@@ -122,14 +137,14 @@ def bench_rows(model_path=None, sizes=(512, 768, 1024), devices: list[str] | Non
                         source = Path(folder) / "int8.onnx"
                         random_photos = [np.random.default_rng(i).integers(0, 256, (384, 384, 3), dtype=np.uint8) for i in range(4)]
                         export_onnx(model_path, source, int8=True, photos=random_photos)
-                    model = (_Reference(load_network(model_path)[0], config, device_name) if reference
-                             else load_model(source, device=device_name, backend=backend, precision=precision))
+                    models.append(_Reference(load_network(model_path)[0], config, device_name) if reference
+                                  else load_model(source, device=device_name, backend=backend, precision=precision))
+                    kept.append((device_name, backend, precision, reference))
                 except Exception as error:  # noqa: BLE001 - a configuration this machine cannot run is reported, not fatal
                     if progress:
                         progress(f"{device_name} {backend} {precision}: skipped ({error})")
-                    continue
-                for size in sizes:
-                    seconds = time_completion(model, size, repeats)
+            for size in sizes:
+                for (device_name, backend, precision, reference), seconds in zip(kept, time_side_by_side(models, size, repeats)):
                     rows.append({"device": device_name, "backend": backend, "precision": precision, "size": size,
                                  "seconds": round(seconds, 4), "gflops_per_s": round(gflops[size] / seconds, 1), "reference": reference})
                     if progress:
