@@ -34,7 +34,7 @@ TRAIN_EXAMPLES = """examples:
 # (option, TrainConfig field, type, help); each defaults to the preset's value
 def _value_parser(kind: str):
     """An argparse type for one of glcic.training.config.VALUE_KINDS."""
-    from glcic.training.config import VALUE_KINDS, parse_value
+    from glcic.training.config import parse_value
 
     def parse(text: str):
         try:
@@ -42,7 +42,6 @@ def _value_parser(kind: str):
         except ValueError as error:
             raise argparse.ArgumentTypeError(str(error)) from None
 
-    parse.__name__ = VALUE_KINDS[kind][2]
     return parse
 
 

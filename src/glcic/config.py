@@ -26,7 +26,7 @@ class ModelConfig:
     hole_sampler: str = "rectangle"  # holes seen in training (see glcic.masks)
     hole_min: int = 96  # hole side range in training, px (paper: 96-128)
     hole_max: int = 128
-    working_short_side: int | None = None  # the middle of the training resize range (informational; completion scales each hole's window by its depth against hole_max / 2)
+    working_short_side: int | None = None  # the middle of the training resize range (informational; completion scales each hole's window by its depth against hole_max / 4)
     format_version: int = MODEL_FORMAT_VERSION
     notes: dict[str, Any] = field(default_factory=dict)  # free-form provenance: data, iterations, ...
 

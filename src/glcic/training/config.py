@@ -168,8 +168,7 @@ class TrainConfig:
         """The data pipeline's part of this config (a `glcic.data.DataConfig`)."""
         from glcic.data import DataConfig
 
-        return DataConfig(self.image_size, self.resize_min, self.resize_max, self.hole_sampler, self.hole_min,
-                          self.hole_max, self.local_size, self.augment)
+        return DataConfig(**{name: getattr(self, name) for name in DataConfig.__dataclass_fields__})
 
     def replace(self, **changes) -> "TrainConfig":
         return dataclasses.replace(self, **changes)
