@@ -2,9 +2,11 @@
 
 import pytest
 import torch
+from torch import nn
 
 from glcic.config import DISCRIMINATOR_PRESETS, DiscriminatorConfig
 from glcic.models import CompletionNetwork, ContextDiscriminator, GlobalDiscriminator, LocalDiscriminator, fuse_batchnorm
+from glcic.models.completion import subpixel_convolution, subpixel_upsampling
 
 
 def parameters(module: torch.nn.Module) -> int:
@@ -61,6 +63,28 @@ def test_batchnorm_folding_is_exact():
     network.eval()
     x = torch.rand(2, 4, 40, 24)
     torch.testing.assert_close(fuse_batchnorm(network)(x), network(x), atol=1e-5, rtol=1e-4)
+
+
+def test_subpixel_convolution_equals_the_transposed_convolution():
+    torch.manual_seed(0)
+    deconv = nn.ConvTranspose2d(6, 5, 4, stride=2, padding=1)
+    x = torch.randn(2, 6, 7, 10)  # odd sizes: every phase meets the border
+    torch.testing.assert_close(nn.PixelShuffle(2)(subpixel_convolution(deconv)(x)), deconv(x), atol=1e-5, rtol=1e-4)
+    with pytest.raises(ValueError, match="4x4, stride-2"):
+        subpixel_convolution(nn.ConvTranspose2d(6, 5, 3, stride=2, padding=1))
+
+
+def test_subpixel_upsampling_keeps_the_network_and_has_no_transposed_convolution():
+    torch.manual_seed(1)
+    network = CompletionNetwork(width=0.25)
+    network.train()
+    network(torch.rand(4, 4, 32, 32))
+    network.eval()
+    rewritten = subpixel_upsampling(fuse_batchnorm(network))
+    assert not any(isinstance(m, nn.ConvTranspose2d) for m in rewritten.modules())
+    assert sum(isinstance(m, nn.PixelShuffle) for m in rewritten.modules()) == 2
+    x = torch.rand(2, 4, 36, 28)
+    torch.testing.assert_close(rewritten(x), network(x), atol=1e-5, rtol=1e-4)
 
 
 # (setting, global side, local side, global conv channels, local conv channels, global FC in, local FC in)

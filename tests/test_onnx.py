@@ -49,6 +49,13 @@ def test_int8_export_keeps_the_config_and_stays_close_to_fp32(tmp_path, photo_an
     reference = glcic.complete(glcic.load_model(), photo, hole, postprocess=False).astype(float)
     quantized = glcic.complete(model, photo, hole, postprocess=False).astype(float)
     assert 0 < np.abs(quantized - reference)[hole].mean() < 4  # grey levels: close, and really quantized
+    import onnx
+
+    nodes = onnx.load(str(output)).graph.node
+    assert not any(node.op_type == "ConvTranspose" for node in nodes)  # up-sampling as Conv + DepthToSpace
+    quantized_inputs = {node.output[0] for node in nodes if node.op_type == "DequantizeLinear"}
+    convs = [node for node in nodes if node.op_type == "Conv"]
+    assert convs and all(node.input[0] in quantized_inputs and node.input[1] in quantized_inputs for node in convs)
     with pytest.raises(GlcicError, match="an int8 ONNX model"):
         glcic.load_model(output, backend="onnx", precision="fp32")
 
