@@ -58,6 +58,8 @@ def test_int8_export_keeps_the_config_and_stays_close_to_fp32(tmp_path, photo_an
     assert convs and all(node.input[0] in quantized_inputs and node.input[1] in quantized_inputs for node in convs)
     with pytest.raises(GlcicError, match="an int8 ONNX model"):
         glcic.load_model(output, backend="onnx", precision="fp32")
+    assert glcic.load_model(output, backend="onnx", precision="auto").precision == "int8"  # the file's own
+    assert glcic.load_model(backend="onnx", precision="auto").precision == "fp32"
 
 
 def test_int8_needs_a_quantized_file():

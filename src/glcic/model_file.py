@@ -146,19 +146,20 @@ def load_model(path: str | os.PathLike | None = None, *, device: str | torch.dev
     """Load a model file for inference (the bundled model when `path` is None): nothing unpickled.
 
     device: "cpu", "cuda", "cuda:N" or "auto"; backend: "torch" or "onnx" (a model file is
-    converted in memory, or an exported .onnx file is read); precision: "auto" (bf16 on GPUs and on
-    CPUs with AMX, fp32 elsewhere), "fp32", "bf16", "fp16" (GPU), "int8" (onnx)."""
+    converted in memory, or an exported .onnx file is read); precision: "auto" (torch: bf16 on GPUs
+    and on CPUs with AMX or AVX512-BF16, fp32 elsewhere; onnx: what the file holds, int8 or fp32),
+    "fp32", "bf16", "fp16" (GPU), "int8" (onnx)."""
     from glcic.devices import AUTOCAST_DTYPES, resolve_device, resolve_precision
 
     if backend not in BACKENDS:
         raise ModelFileError(f"unknown backend {backend!r}; choose one of {list(BACKENDS)}")
     device = resolve_device(device)
-    precision = resolve_precision(precision, device, backend)
+    requested, precision = precision, resolve_precision(precision, device, backend)
     source = bundled_model_path() if path is None else Path(path)
     if backend == "onnx":
         from glcic.onnx_backend import load_onnx
 
-        session, config = load_onnx(source, device, precision)
+        session, config, precision = load_onnx(source, device, "auto" if requested == "auto" else precision)
         return CompletionModel(session, config, device, backend, precision)
     network, config = load_network(source)
     dtype = getattr(torch, AUTOCAST_DTYPES.get(precision, "float32"))  # weights cast once, not at every call

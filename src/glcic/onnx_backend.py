@@ -119,7 +119,8 @@ def export_onnx(model_path, output: str | os.PathLike, int8: bool = False, photo
 
 
 def load_onnx(source: Path, device: torch.device, precision: str):
-    """An onnxruntime session and the model config, from an .onnx file or a .safetensors model."""
+    """An onnxruntime session, the model config and the precision, from an .onnx file or a
+    .safetensors model. `precision` "auto" takes the file's own (int8 for a quantized graph)."""
     onnx, onnxruntime = _require()
     if source.suffix.lower() == ".onnx":
         if not source.is_file():
@@ -133,6 +134,8 @@ def load_onnx(source: Path, device: torch.device, precision: str):
             raise ModelFileError(f"{source} is an ONNX file but not a glcic model (no {CONFIG_KEY!r} metadata)")
         config = ModelConfig.from_json(metadata[CONFIG_KEY])
         quantized = any(node.op_type == "QuantizeLinear" for node in graph.graph.node)
+        if precision == "auto":
+            precision = "int8" if quantized else "fp32"
         if quantized != (precision == "int8"):
             raise GlcicError(f"{source} is {'an int8' if quantized else 'an fp32'} ONNX model; use --precision "
                              f"{'int8' if quantized else 'fp32'} with it")
@@ -140,11 +143,12 @@ def load_onnx(source: Path, device: torch.device, precision: str):
     else:
         if precision == "int8":
             raise GlcicError("int8 needs a quantized .onnx file: glcic export-onnx MODEL -o model.onnx --int8 --calibration-data PHOTOS")
+        precision = "fp32" if precision == "auto" else precision
         data, config = onnx_bytes(source)
     providers = ["CUDAExecutionProvider", "CPUExecutionProvider"] if device.type == "cuda" else ["CPUExecutionProvider"]
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = torch.get_num_threads()
-    return onnxruntime.InferenceSession(data, options, providers=providers), config
+    return onnxruntime.InferenceSession(data, options, providers=providers), config, precision
 
 
 def run_session(session, batch: np.ndarray) -> np.ndarray:
