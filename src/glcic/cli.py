@@ -18,6 +18,7 @@ EXAMPLES = """examples:
   glcic train --data photos/ --run-dir runs/cpu --preset cpu
   glcic train --resume runs/cpu
   glcic export runs/cpu -o model.safetensors
+  glcic average runs/cpu/snapshots/iteration_00{09,10,11}000.safetensors -o averaged.safetensors
   glcic evaluate --data photos/ --model model.safetensors -o eval/ --protocol paper
   glcic bench --model model.safetensors
 """
@@ -163,6 +164,13 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--working-short-side", type=_positive_int, help="recorded in the model config (default: the middle "
                         "of the training resize range); completion itself scales each hole's window by the hole's depth")
     export.set_defaults(handler=run_export)
+    average = commands.add_parser("average", help="the mean of several model files' weights (stochastic weight averaging)",
+                                  formatter_class=formatter)
+    average.add_argument("models", type=Path, nargs="+", metavar="MODEL", help="model files of one architecture (.safetensors), "
+                         "e.g. a run's last snapshots")
+    average.add_argument("-o", "--output", type=Path, required=True, help="model file to write (.safetensors)")
+    average.add_argument("--fp16", action="store_true", help="store weights as float16 (half the size)")
+    average.set_defaults(handler=run_average)
     onnx = commands.add_parser("export-onnx", help="write a model file as an ONNX graph (fp32, or int8 calibrated on photos)",
                                formatter_class=formatter)
     onnx.add_argument("model", type=Path, nargs="?", default=None, metavar="MODEL", help="model file (.safetensors); default: the bundled model")
@@ -512,6 +520,17 @@ def run_export(args) -> int:
     _check_model_output(args.output, ".safetensors", "model file")
     config = export_model(args.run_dir, args.output, torch.float16 if args.fp16 else torch.float32, args.working_short_side)
     print(f"wrote {args.output} (iteration {config.notes['iteration']}, {config.notes['phase']} phase)", file=sys.stderr)
+    return 0
+
+
+def run_average(args) -> int:
+    import torch
+
+    from glcic.training.averaging import average_models
+
+    _check_model_output(args.output, ".safetensors", "model file")
+    config = average_models(args.models, args.output, torch.float16 if args.fp16 else torch.float32)
+    print(f"wrote {args.output}: the mean of {len(args.models)} models (last: iteration {config.notes.get('iteration')})", file=sys.stderr)
     return 0
 
 
