@@ -254,6 +254,28 @@ def test_weighted_mse_is_normalised_by_the_hole_area():
     assert weighted_mse(prediction_outside_only, target, small).item() == 0.0
 
 
+def test_weighted_l1_is_the_mean_absolute_error_in_the_hole():
+    from glcic.losses import weighted_l1
+
+    target = torch.zeros(2, 3, 16, 16)
+    prediction = torch.full_like(target, -0.25)
+    hole = torch.zeros(2, 1, 16, 16)
+    hole[0, :, 2:6, 2:6] = 1
+    hole[1, :, 0:16, 0:8] = 1
+    assert weighted_l1(prediction, target, hole).item() == pytest.approx(0.25)
+    assert weighted_l1(target + (1 - hole) * 3.0, target, hole).item() == 0.0
+
+
+def test_l1_reconstruction_is_what_the_completion_network_trains_on(photos, tmp_path):
+    """--reconstruction-loss l1 logs and steps on the hole's L1 in phase 1 and in the joint phase."""
+    run = tmp_path / "run"
+    train(tiny_config(photos, completion_iterations=2, discriminator_iterations=1, total_iterations=4, reconstruction_loss="l1"),
+          run, progress=False)
+    records = metrics(run)
+    assert "l1" in records[0] and "mse" not in records[0] and {"l1", "adversarial"} <= set(records[-1])
+    assert json.loads((run / "config.json").read_text())["config"]["reconstruction_loss"] == "l1"
+
+
 def test_adversarial_losses():
     from glcic.losses import adversarial_loss, discriminator_loss
 

@@ -3,6 +3,9 @@
 - `weighted_mse`: ||M_c * (C(x, M_c) - x)||^2, divided by the number of hole values, so a
   hole of any size gives the same scale and alpha means the same for every hole (other ports divide
   by the whole image, which makes the effective alpha grow as holes shrink).
+- `weighted_l1`: the same over |C(x, M_c) - x| (an option, `--reconstruction-loss l1`: the
+  paper uses the MSE; L1 is what later inpainting networks train with, and it is the hole error the
+  evaluation reports).
 - `discriminator_loss`: the binary cross-entropy of the context discriminators, real images -> 1,
   completed images -> 0 (the negative of the paper's max over D, Eq. 2), from logits for stability.
 - `adversarial_loss`: what the completion network minimises in the joint phase. "saturating" is
@@ -22,6 +25,16 @@ def weighted_mse(prediction: torch.Tensor, target: torch.Tensor, hole: torch.Ten
     squared = (hole * (prediction - target)).square().sum(dim=(1, 2, 3))  # (B,)
     area = hole.sum(dim=(1, 2, 3)) * prediction.shape[1]  # (B,): hole pixels x channels
     return (squared / area.clamp_min(1)).mean()
+
+
+def weighted_l1(prediction: torch.Tensor, target: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
+    """Mean absolute error over the hole pixels, normalised like `weighted_mse`."""
+    absolute = (hole * (prediction - target)).abs().sum(dim=(1, 2, 3))  # (B,)
+    area = hole.sum(dim=(1, 2, 3)) * prediction.shape[1]
+    return (absolute / area.clamp_min(1)).mean()
+
+
+RECONSTRUCTION_LOSSES = {"mse": weighted_mse, "l1": weighted_l1}
 
 
 def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:

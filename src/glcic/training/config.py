@@ -22,6 +22,7 @@ from typing import Any
 TRAIN_FORMAT_VERSION = 1  # of config.json and of training checkpoints
 OPTIMIZERS = ("adadelta", "adam")
 GENERATOR_LOSSES = ("non_saturating", "saturating")
+RECONSTRUCTION_LOSSES = ("mse", "l1")  # glcic.losses.RECONSTRUCTION_LOSSES (not imported here: it loads torch)
 PRECISIONS = ("auto", "fp32", "bf16")  # auto: bf16 on GPUs and AMX CPUs, fp32 elsewhere (glcic.devices)
 DISCRIMINATOR_CHOICES = ("both", "global", "local", "none")  # Fig. 6 ablation
 
@@ -103,6 +104,8 @@ class TrainConfig:
     discriminator_iterations: int = option(10_000, "T_D: phase 2 length, discriminators alone", "natural_int")
     total_iterations: int = option(500_000, "T_train: the joint phase ends here", "positive_int")
     batch_size: int = option(96, "images per process and iteration", "positive_int")
+    reconstruction_loss: str = option("mse", "the hole's reconstruction term: the paper's weighted MSE, or weighted L1",
+                                      choices=RECONSTRUCTION_LOSSES)
     alpha: float = option(0.0004, "adversarial loss weight", "natural_float")
     generator_loss: str = option("non_saturating", "non_saturating (-log D) or saturating (log(1 - D), Eq. 3)", choices=GENERATOR_LOSSES)
     balance_gradients: bool = option(False, "scale the adversarial term so its gradient norm is --balance-ratio times the MSE's")

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from glcic.devices import autocast
-from glcic.losses import adversarial_loss, discriminator_loss, weighted_mse
+from glcic.losses import RECONSTRUCTION_LOSSES, adversarial_loss, discriminator_loss
 from glcic.models.completion import composite, network_input
 
 
@@ -109,15 +109,16 @@ def complete_batch(completion: torch.nn.Module, batch: Batch, networks: Networks
 
 
 def completion_step(networks: Networks, batch: Batch, device: torch.device) -> dict[str, float]:
-    """Phase 1: one update of the completion network on the weighted MSE."""
+    """Phase 1: one update of the completion network on the weighted MSE (or L1, as configured)."""
     networks.completion.train()
     networks.completion_optimizer.zero_grad(set_to_none=True)
     with networks.autocast(device):
         output, _ = complete_batch(networks.completion, batch, networks)
-    loss = weighted_mse(output, batch.image, batch.hole)
+    name = networks.config.reconstruction_loss
+    loss = RECONSTRUCTION_LOSSES[name](output, batch.image, batch.hole)
     loss.backward()
     networks.completion_optimizer.step()
-    return {"mse": loss.item()}
+    return {name: loss.item()}
 
 
 def discriminator_update(networks: Networks, batch: Batch, composite: torch.Tensor, device: torch.device) -> dict[str, float]:
@@ -164,23 +165,23 @@ def completion_update(networks: Networks, batch: Batch, output: torch.Tensor, co
     try:
         with networks.autocast(device):
             fake = discriminator_logits(discriminator, composite, batch.hole_patch, config).float()
-        mse = weighted_mse(output, batch.image, batch.hole)
+        reconstruction = RECONSTRUCTION_LOSSES[config.reconstruction_loss](output, batch.image, batch.hole)
         adversarial = adversarial_loss(fake, config.generator_loss)
         weight = config.alpha
         stats = {}
         if config.balance_gradients:
-            (mse_gradient,) = torch.autograd.grad(mse, output, retain_graph=True)
+            (reconstruction_gradient,) = torch.autograd.grad(reconstruction, output, retain_graph=True)
             (adversarial_gradient,) = torch.autograd.grad(adversarial, output, retain_graph=True)
-            ratio = (mse_gradient.norm() / adversarial_gradient.norm().clamp_min(1e-12)).item()
+            ratio = (reconstruction_gradient.norm() / adversarial_gradient.norm().clamp_min(1e-12)).item()
             weight = config.balance_ratio * ratio
             stats["adversarial_weight"] = weight
         networks.completion_optimizer.zero_grad(set_to_none=True)
-        (mse + weight * adversarial).backward()
+        (reconstruction + weight * adversarial).backward()
         networks.completion_optimizer.step()
     finally:
         for parameter in discriminator.parameters():
             parameter.requires_grad_(True)
-    return {"mse": mse.item(), "adversarial": adversarial.item(), **stats}
+    return {config.reconstruction_loss: reconstruction.item(), "adversarial": adversarial.item(), **stats}
 
 
 def joint_step(networks: Networks, batch: Batch, device: torch.device) -> dict[str, float]:
