@@ -52,3 +52,7 @@ def test_cli_writes_the_average_and_refuses_a_missing_file_in_one_line(tmp_path)
                               "-o", str(tmp_path / "other.safetensors")], capture_output=True, text=True, timeout=120)
     assert missing.returncode != 0 and len(missing.stderr.strip().splitlines()) == 1 and "not found" in missing.stderr
     assert not (tmp_path / "other.safetensors").exists()
+    before = paths[0].read_bytes()
+    onto_input = subprocess.run([sys.executable, "-m", "glcic", "average", *map(str, paths), "-o", str(paths[0])],
+                                capture_output=True, text=True, timeout=120)
+    assert onto_input.returncode != 0 and "exists" in onto_input.stderr and paths[0].read_bytes() == before

@@ -529,6 +529,8 @@ def run_average(args) -> int:
     from glcic.training.averaging import average_models
 
     _check_model_output(args.output, ".safetensors", "model file")
+    if args.output.exists():  # it may be one of the snapshots being averaged
+        raise GlcicError(f"{args.output} exists; choose a new file name")
     config = average_models(args.models, args.output, torch.float16 if args.fp16 else torch.float32)
     print(f"wrote {args.output}: the mean of {len(args.models)} models (last: iteration {config.notes.get('iteration')})", file=sys.stderr)
     return 0
