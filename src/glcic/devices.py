@@ -18,7 +18,7 @@ from glcic.errors import GlcicError
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16", "int8")  # int8: the ONNX backend only
 BACKENDS = ("torch", "onnx")
-AUTOCAST_DTYPES = {"bf16": "bfloat16", "fp16": "float16"}  # torch dtype names (torch is imported where it is used)
+HALF_DTYPES = {"bf16": "bfloat16", "fp16": "float16"}  # torch dtype names (torch is imported where it is used)
 
 
 def resolve_device(device):
@@ -86,9 +86,15 @@ def resolve_precision(precision: str, device, backend: str = "torch", training: 
     return precision
 
 
-def autocast(device, precision: str):
-    """The autocast context for a torch precision (none for fp32)."""
+def torch_dtype(precision: str):
+    """The torch dtype of a concrete torch precision: float32, bfloat16 or float16."""
     import torch
 
-    dtype = AUTOCAST_DTYPES.get(precision)
-    return nullcontext() if dtype is None else torch.autocast(device.type, dtype=getattr(torch, dtype))
+    return getattr(torch, HALF_DTYPES.get(precision, "float32"))
+
+
+def autocast(device, precision: str):
+    """The autocast context for a torch precision, used in training (none for fp32)."""
+    import torch
+
+    return nullcontext() if precision not in HALF_DTYPES else torch.autocast(device.type, dtype=torch_dtype(precision))

@@ -19,19 +19,22 @@ import torch
 import torch.nn.functional as F
 
 
+def _hole_mean(errors: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
+    """Per-value `errors` (B, C, H, W) averaged over each sample's hole, then over the batch."""
+    total = (hole * errors).sum(dim=(1, 2, 3))  # (B,)
+    area = hole.sum(dim=(1, 2, 3)) * errors.shape[1]  # (B,): hole pixels x channels
+    return (total / area.clamp_min(1)).mean()
+
+
 def weighted_mse(prediction: torch.Tensor, target: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
     """Mean squared error over the hole pixels: each sample normalised by its own hole area, then
     averaged over the batch. prediction, target (B, C, H, W); hole (B, 1, H, W) in {0, 1}."""
-    squared = (hole * (prediction - target)).square().sum(dim=(1, 2, 3))  # (B,)
-    area = hole.sum(dim=(1, 2, 3)) * prediction.shape[1]  # (B,): hole pixels x channels
-    return (squared / area.clamp_min(1)).mean()
+    return _hole_mean((prediction - target).square(), hole)
 
 
 def weighted_l1(prediction: torch.Tensor, target: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
     """Mean absolute error over the hole pixels, normalised like `weighted_mse`."""
-    absolute = (hole * (prediction - target)).abs().sum(dim=(1, 2, 3))  # (B,)
-    area = hole.sum(dim=(1, 2, 3)) * prediction.shape[1]
-    return (absolute / area.clamp_min(1)).mean()
+    return _hole_mean((prediction - target).abs(), hole)
 
 
 RECONSTRUCTION_LOSSES = {"mse": weighted_mse, "l1": weighted_l1}

@@ -149,7 +149,7 @@ def load_model(path: str | os.PathLike | None = None, *, device: str | torch.dev
     converted in memory, or an exported .onnx file is read); precision: "auto" (torch: bf16 on GPUs
     and on CPUs with AMX or AVX512-BF16, fp32 elsewhere; onnx: what the file holds, int8 or fp32),
     "fp32", "bf16", "fp16" (GPU), "int8" (onnx)."""
-    from glcic.devices import AUTOCAST_DTYPES, resolve_device, resolve_precision
+    from glcic.devices import resolve_device, resolve_precision, torch_dtype
 
     if backend not in BACKENDS:
         raise ModelFileError(f"unknown backend {backend!r}; choose one of {list(BACKENDS)}")
@@ -162,6 +162,5 @@ def load_model(path: str | os.PathLike | None = None, *, device: str | torch.dev
         session, config, precision = load_onnx(source, device, "auto" if requested == "auto" else precision)
         return CompletionModel(session, config, device, backend, precision)
     network, config = load_network(source)
-    dtype = getattr(torch, AUTOCAST_DTYPES.get(precision, "float32"))  # weights cast once, not at every call
-    fused = fuse_batchnorm(network.eval()).to(device, dtype, memory_format=torch.channels_last)
+    fused = fuse_batchnorm(network.eval()).to(device, torch_dtype(precision), memory_format=torch.channels_last)  # cast once
     return CompletionModel(fused, config, device, backend, precision)
