@@ -41,6 +41,14 @@ def model(model_path):
     return load_model(model_path)
 
 
+@pytest.fixture(scope="session")
+def bundled():
+    """The bundled model: trained weights, where random ones would hide errors (margins, mirrors)."""
+    import glcic
+
+    return glcic.load_model()
+
+
 def scene(height: int, width: int, seed: int = 0) -> np.ndarray:
     """A photo-like uint8 RGB image: sky/ground gradients, shapes, texture and sensor noise."""
     import cv2

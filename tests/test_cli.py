@@ -51,11 +51,25 @@ def test_no_postprocess_changes_only_the_hole(files, model_path, tmp_path):
     np.testing.assert_array_equal(result[~hole], original[~hole])
 
 
+def test_no_flip_runs_the_network_once(files, model_path, tmp_path):
+    import glcic
+
+    image, mask, hole = files
+    common = ["--mask", mask, "--model", model_path, "--precision", "fp32"]
+    assert run("complete", image, *common, "-o", tmp_path / "once.png", "--no-flip") == 0
+    assert run("complete", image, *common, "-o", tmp_path / "twice.png") == 0
+    model = glcic.load_model(model_path)
+    once = glcic.complete(model, read_image(image), hole, flip_average=False)
+    np.testing.assert_array_equal(read_image(tmp_path / "once.png"), once)
+    np.testing.assert_array_equal(read_image(tmp_path / "twice.png"), glcic.complete(model, read_image(image), hole))
+    assert not np.array_equal(once, read_image(tmp_path / "twice.png"))
+
+
 def test_all_options_together(files, model_path, tmp_path):
     image, mask, _ = files
     inverted = save(tmp_path / "inverted.png", 255 - read_image(mask))
     argv = ["complete", image, "--mask", inverted, "-o", tmp_path / "out.png", "--model", model_path, "--invert-mask",
-            "--max-side", "64", "--precision", "bf16", "--device", "cpu", "--threshold", "0.5"]
+            "--max-side", "64", "--precision", "bf16", "--device", "cpu", "--threshold", "0.5", "--no-flip"]
     assert run(*argv) == 0
     assert read_image(tmp_path / "out.png").shape == (96, 128, 3)
 

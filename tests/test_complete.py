@@ -33,8 +33,31 @@ def test_pixels_outside_the_hole_are_the_input_bit_for_bit(model, postprocess, s
 def test_result_is_the_network_output_inside_the_hole(model, photo):
     hole = box_mask(96, 128, (20, 30, 40, 50))
     result = glcic.complete(model, photo, hole, postprocess=False)
-    expected = np.rint(predict(model, split_rgb(photo), hole) * 255).astype(np.uint8)  # the whole image, no windows
+    expected = np.rint(predict(model, split_rgb(photo), hole, flip_average=True) * 255).astype(np.uint8)  # the whole image, no windows
     np.testing.assert_array_equal(result[hole], expected[hole])
+
+
+@pytest.mark.parametrize("width", [128, 130])
+def test_flip_average_is_the_mean_of_the_image_and_its_mirror(bundled, width):
+    model = bundled
+    image, hole = split_rgb(scene(96, width)), box_mask(96, width, (20, 30, 40, 50))
+    both = predict(model, image, hole, flip_average=True)
+    once = predict(model, image, hole)
+    mirrored = predict(model, np.ascontiguousarray(image[:, ::-1]), np.ascontiguousarray(hole[:, ::-1]))[:, ::-1]
+    if width % 4 == 0:  # else the mirrored run's edge padding sits on the other side
+        np.testing.assert_allclose(both, (once + mirrored) / 2, atol=1e-5)
+    assert np.abs(both - once)[hole].mean() > 0.5 / 255  # the mirror changed the fill
+
+
+def test_a_mirrored_photo_gets_the_mirrored_fill(bundled, photo):
+    model = bundled
+    hole = box_mask(96, 128, (20, 30, 40, 50))
+    mirror = lambda a: np.ascontiguousarray(a[:, ::-1])  # noqa: E731
+    # native: one whole-image window for both (brought-down windows sit on a grid that does not mirror)
+    fill = glcic.complete(model, photo, hole, native=True)
+    np.testing.assert_array_equal(mirror(glcic.complete(model, mirror(photo), mirror(hole), native=True)), fill)
+    once = glcic.complete(model, photo, hole, native=True, flip_average=False).astype(int)
+    assert np.abs(once - mirror(glcic.complete(model, mirror(photo), mirror(hole), native=True, flip_average=False))).max() > 5
 
 
 def test_hole_content_does_not_matter(model, photo):
@@ -215,7 +238,7 @@ def test_holes_deeper_than_the_training_holes_run_downscaled_unless_native(tmp_p
     both = deep | shallow
     windowed = glcic.complete(model, image, both, postprocess=False)
     native = glcic.complete(model, image, both, postprocess=False, native=True)
-    whole = np.rint(predict(model, split_rgb(image), both) * 255).astype(np.uint8)
+    whole = np.rint(predict(model, split_rgb(image), both, flip_average=True) * 255).astype(np.uint8)
     np.testing.assert_array_equal(native[both], whole[both])  # native: exactly the whole-image run
     np.testing.assert_array_equal(windowed[shallow], whole[shallow])  # a shallow hole keeps full resolution
     assert not np.array_equal(windowed[deep], whole[deep])  # the deep one ran brought down

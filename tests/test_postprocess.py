@@ -1,7 +1,8 @@
 """The paper's post-processing: Poisson blending inside each hole, also at the image border.
 
 A completion whose colours are off by a constant but whose gradients are right must come back as the
-true image: the blend keeps the prediction's gradients and takes its colours from the hole's own
+true image, up to the gradients across the hole's edge (the blend does not read the prediction
+outside the hole): it keeps the prediction's gradients and takes its colours from the hole's own
 surroundings. Pixels outside the hole never change.
 """
 
@@ -46,14 +47,33 @@ def test_blend_recovers_the_true_colours(name):
     naive_error = np.abs(prediction - truth)[hole].mean() * 255
     error = np.abs(blended - truth)[hole].mean() * 255
     assert naive_error > 25
-    assert error < 0.01, f"{name}: mean error {error:.3f} grey levels in the hole"  # exact up to float rounding
+    assert error < 2.0, f"{name}: mean error {error:.3f} grey levels in the hole"  # off only by the edge's own steps
+
+
+def test_blend_does_not_read_the_prediction_outside_the_hole():
+    """The network's output on known pixels is never trained: whatever it is, the blend is the same."""
+    truth = textured_truth()
+    hole = box_mask(HEIGHT, WIDTH, *HOLES["corner and interior"])
+    prediction = np.clip(truth + OFFSET, 0, 1)
+    garbage = np.where(hole[:, :, None], prediction, np.random.default_rng(0).random(truth.shape, np.float32))
+    np.testing.assert_array_equal(poisson_blend(truth, hole, garbage), poisson_blend(truth, hole, prediction))
+
+
+def test_a_flat_prediction_with_a_stray_outline_leaves_no_outline():
+    """A prediction that is flat inside the hole but off on the pixels around it (as an untrained
+    output can be) gives a flat fill: the step across the edge is not carried into the hole."""
+    image = np.full((HEIGHT, WIDTH, 3), 0.4, np.float32)
+    hole = box_mask(HEIGHT, WIDTH, (40, 50, 8, 60))  # a stroke-like bar
+    prediction = np.where(hole[:, :, None], 0.42, 0.3).astype(np.float32).repeat(3, axis=2)
+    blended = poisson_blend(image, hole, prediction)
+    np.testing.assert_allclose(blended[hole], 0.4, atol=1e-5)
 
 
 def test_full_width_hole_is_blended_without_failing():
     truth = textured_truth()
     hole = box_mask(HEIGHT, WIDTH, (40, 0, 30, WIDTH))
     blended = poisson_blend(truth, hole, np.clip(truth + OFFSET, 0, 1))
-    assert np.abs(blended - truth)[hole].mean() * 255 < 0.01
+    assert np.abs(blended - truth)[hole].mean() * 255 < 2.0
 
 
 def test_blend_changes_only_the_hole():

@@ -60,13 +60,6 @@ def test_overlapping_windows_of_one_scale_merge_and_deep_holes_get_their_own_sca
     assert all(w.scale == 1.0 for w in native)
 
 
-@pytest.fixture(scope="module")
-def bundled():
-    import glcic
-
-    return glcic.load_model()  # trained weights: random ones hide margin errors
-
-
 @pytest.mark.parametrize("boxes", [
     [(300, 380, 60, 80)],  # middle
     [(0, 0, 50, 70)],  # top-left corner
@@ -88,7 +81,8 @@ def test_complete_works_inside_the_windows_only_and_matches_the_whole_image_run(
 
     image = scene(600, 900, seed=4)
     hole = box_mask(600, 900, (280, 430, 40, 30), (10, 860, 20, 30))  # a middle hole and one at an edge
-    result = glcic.complete(bundled, image, hole, native=True, postprocess=False)
+    # one network run each: a mirrored window sits on the network's 4 px grid differently from the mirrored photo
+    result = glcic.complete(bundled, image, hole, native=True, postprocess=False, flip_average=False)
     whole = np.rint(predict(bundled, split_rgb(image), hole) * 255)
     assert np.abs(result[hole].astype(float) - whole[hole]).max() <= 1  # rounding of values within 1e-5
     np.testing.assert_array_equal(result[~hole], image[~hole])

@@ -143,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     complete.add_argument("--no-postprocess", action="store_true", help="skip Poisson blending (it changes only the hole)")
     complete.add_argument("--max-side", type=_positive_int, default=None, help="no hole's context window runs through the network larger than this")
     complete.add_argument("--native", action="store_true", help="every hole at full resolution, even holes deeper than the model's training holes")
+    complete.add_argument("--no-flip", action="store_true", help="run the network once, not also on the image mirrored left to right (half the network's time, a higher hole error)")
     complete.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
     complete.add_argument("--backend", choices=BACKENDS, default="torch", help="torch, or onnx (onnxruntime; pip install glcic[onnx])")
     complete.add_argument("--precision", choices=PRECISIONS, default="auto", help="auto: bf16 on GPUs and CPUs with AMX or AVX512-BF16, else fp32; int8 with --backend onnx")
@@ -276,6 +277,7 @@ def _complete_options(args) -> dict:
         postprocess=not args.no_postprocess,
         max_side=args.max_side,
         native=args.native,
+        flip_average=not args.no_flip,
         threshold=args.threshold,
         invert_mask=args.invert_mask,
     )

@@ -8,6 +8,9 @@ side effects on the model (where and how the network runs is fixed by `load_mode
 2. in each window the hole is filled with the model's mean pixel and the mask appended as a fourth
    channel; windows of one size run as one batch; each window's output is upscaled to full
    resolution where it was brought down, and only its own holes' pixels are kept;
+   by default each window also runs mirrored left to right, and the two outputs (the mirrored one
+   mirrored back) are averaged: a test-time flip, which lowers the hole error on the validation
+   photos (strokes 4.98 -> 4.94 hole L1 with the bundled v4 model) for twice the network's time;
 3. optionally, the paper's Poisson blending removes colour seams (glcic.inference.postprocess);
 4. the result is composited: every pixel outside the hole is the input's, bit for bit, with or
    without post-processing.
@@ -56,20 +59,27 @@ def working_depth(model: CompletionModel) -> float:
     return model.config.hole_max / 4
 
 
-def predict(model: CompletionModel, rgb: np.ndarray, hole: np.ndarray) -> np.ndarray:
+def predict(model: CompletionModel, rgb: np.ndarray, hole: np.ndarray, flip_average: bool = False) -> np.ndarray:
     """The network's raw output on a whole image, no windows: (H, W, 3) float32 in [0, 1] for rgb
     (H, W, 3) float32 and hole (H, W) bool."""
-    return _run_batch(model, [rgb], [hole])[0]
+    return _run_batch(model, [rgb], [hole], flip_average)[0]
 
 
-def _run_batch(model: CompletionModel, rgbs: list[np.ndarray], holes: list[np.ndarray]) -> list[np.ndarray]:
-    """The network on same-sized images: each padded (edge) to a multiple of 4, mean-filled, masked."""
+def _run_batch(model: CompletionModel, rgbs: list[np.ndarray], holes: list[np.ndarray], flip_average: bool = False) -> list[np.ndarray]:
+    """The network on same-sized images: each padded (edge) to a multiple of 4, mean-filled, masked.
+    With `flip_average`, each image also runs mirrored left to right (in the same batch), and the
+    mean of the two outputs is returned."""
     height, width = holes[0].shape
     pad = ((0, -height % SIZE_MULTIPLE), (0, -width % SIZE_MULTIPLE))
     mean = torch.tensor(model.config.mean_pixel, dtype=torch.float32).view(1, 3, 1, 1)
     image = torch.from_numpy(np.stack([np.pad(rgb, pad + ((0, 0),), mode="edge") for rgb in rgbs])).permute(0, 3, 1, 2)  # (B, 3, H', W')
     hole = torch.from_numpy(np.stack([np.pad(h, pad, mode="edge") for h in holes])[:, None].astype(np.float32))  # (B, 1, H', W')
-    output = model.run(network_input(image, hole, mean).numpy())  # (B, 3, H', W')
+    inputs = network_input(image, hole, mean)
+    if flip_average:  # mirrored back, the second half lines up with the first, padding included
+        output = model.run(torch.cat([inputs, inputs.flip(3)]).numpy())  # (2B, 3, H', W')
+        output = (output[: len(rgbs)] + output[len(rgbs) :, :, :, ::-1]) / 2
+    else:
+        output = model.run(inputs.numpy())  # (B, 3, H', W')
     return [np.ascontiguousarray(o[:, :height, :width].transpose(1, 2, 0)) for o in output]  # (H, W, 3) each
 
 
@@ -93,11 +103,10 @@ def _working_size(window: Window) -> tuple[int, int]:
 
 
 def predict_windows(model: CompletionModel, rgb: np.ndarray, hole: np.ndarray, windows: list[Window],
-                    labels: np.ndarray, progress=None) -> np.ndarray:
+                    labels: np.ndarray, progress=None, flip_average: bool = False) -> np.ndarray:
     """The network's completion of every hole, window by window (see `plan_windows`).
 
-    Returns the (H, W, 3) prediction, defined inside the hole and on the known pixels next to it
-    (what post-processing reads), zero elsewhere."""
+    Returns the (H, W, 3) prediction, defined inside the hole, zero elsewhere."""
     import cv2
 
     prediction = np.zeros_like(rgb)
@@ -105,11 +114,11 @@ def predict_windows(model: CompletionModel, rgb: np.ndarray, hole: np.ndarray, w
     for window in windows:
         by_size.setdefault(_working_size(window), []).append(window)
     for size, group in by_size.items():
-        per_batch = max(1, BATCH_PIXELS // (size[0] * size[1]))
+        per_batch = max(1, BATCH_PIXELS // (size[0] * size[1] * (2 if flip_average else 1)))
         for start in range(0, len(group), per_batch):
             chunk = group[start : start + per_batch]
             inputs = [_window_inputs(rgb, hole, window, size) for window in chunk]
-            outputs = _run_batch(model, [i[0] for i in inputs], [i[1] for i in inputs])
+            outputs = _run_batch(model, [i[0] for i in inputs], [i[1] for i in inputs], flip_average)
             if progress is not None:
                 progress(len(chunk), len(windows))
             for window, output in zip(chunk, outputs):
@@ -117,7 +126,6 @@ def predict_windows(model: CompletionModel, rgb: np.ndarray, hole: np.ndarray, w
                     output = np.clip(cv2.resize(output, (window.box.width, window.box.height), interpolation=cv2.INTER_CUBIC), 0, 1)
                 rows, cols = window.box.slices()
                 own = np.isin(labels[rows, cols], window.labels)  # this window's holes
-                own = cv2.dilate(own.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)  # and the pixels next to them
                 prediction[rows, cols][own] = output[own]
     return prediction
 
@@ -129,6 +137,7 @@ def complete(
     *,
     postprocess: bool = True,
     native: bool = False,
+    flip_average: bool = True,
     max_side: int | None = None,
     threshold: float = DEFAULT_MASK_THRESHOLD,
     invert_mask: bool = False,
@@ -143,6 +152,8 @@ def complete(
     postprocess: the paper's Poisson blending, inside the hole only.
     native: every hole at full resolution, however deep (by default, holes deeper than the model's
         training holes run on a copy of their window brought down to the model's working depth).
+    flip_average: average the network's output with its output on the image mirrored left to right
+        (twice the network's time, a lower hole error); False runs the network once.
     max_side: no window runs through the network larger than this on its longer side.
     progress: called as progress(windows_done_now, windows_in_all) after each batch of windows.
     """
@@ -179,7 +190,7 @@ def complete(
     union_labels = np.zeros((u_bottom - u_top, u_right - u_left), labels.dtype)
     union_labels[top - u_top : bottom - u_top, left - u_left : right - u_left] = labels
     rgb, union_hole = split_rgb(array[union]), hole[union]  # (h, w, 3) float32 in [0, 1]; (h, w)
-    completed = predict_windows(model, rgb, union_hole, windows, union_labels, progress)
+    completed = predict_windows(model, rgb, union_hole, windows, union_labels, progress, flip_average)
     if postprocess:  # window by window: one window's holes never touch another's (8-connected components)
         for window in windows:
             box_rows, box_cols = window.box.slices()
