@@ -37,6 +37,10 @@ from glcic.models.completion import SIZE_MULTIPLE, network_input, network_reach
 from glcic.pixels import DEFAULT_MASK_THRESHOLD, as_array, hole_from_mask, merge_rgb, split_rgb
 
 BATCH_PIXELS = 2**22  # network input pixels per batch (about 4 Mpx), to bound memory
+# Edge-replicated pixels around every network input (a multiple of 4, so windows keep the network's
+# grid): the network's output is poor within a few pixels of its own border, which a hole at the
+# image's border otherwise sits on (docs/diagnosis.md, section 8).
+BORDER = 8
 
 
 class EmptyMaskWarning(UserWarning):
@@ -66,11 +70,11 @@ def predict(model: CompletionModel, rgb: np.ndarray, hole: np.ndarray, flip_aver
 
 
 def _run_batch(model: CompletionModel, rgbs: list[np.ndarray], holes: list[np.ndarray], flip_average: bool = False) -> list[np.ndarray]:
-    """The network on same-sized images: each padded (edge) to a multiple of 4, mean-filled, masked.
-    With `flip_average`, each image also runs mirrored left to right (in the same batch), and the
-    mean of the two outputs is returned."""
+    """The network on same-sized images: each padded (edge) by `BORDER` px on every side and to a
+    multiple of 4, mean-filled, masked. With `flip_average`, each image also runs mirrored left to
+    right (in the same batch), and the mean of the two outputs is returned."""
     height, width = holes[0].shape
-    pad = ((0, -height % SIZE_MULTIPLE), (0, -width % SIZE_MULTIPLE))
+    pad = ((BORDER, BORDER + (-height % SIZE_MULTIPLE)), (BORDER, BORDER + (-width % SIZE_MULTIPLE)))
     mean = torch.tensor(model.config.mean_pixel, dtype=torch.float32).view(1, 3, 1, 1)
     image = torch.from_numpy(np.stack([np.pad(rgb, pad + ((0, 0),), mode="edge") for rgb in rgbs])).permute(0, 3, 1, 2)  # (B, 3, H', W')
     hole = torch.from_numpy(np.stack([np.pad(h, pad, mode="edge") for h in holes])[:, None].astype(np.float32))  # (B, 1, H', W')
@@ -80,7 +84,8 @@ def _run_batch(model: CompletionModel, rgbs: list[np.ndarray], holes: list[np.nd
         output = (output[: len(rgbs)] + output[len(rgbs) :, :, :, ::-1]) / 2
     else:
         output = model.run(inputs.numpy())  # (B, 3, H', W')
-    return [np.ascontiguousarray(o[:, :height, :width].transpose(1, 2, 0)) for o in output]  # (H, W, 3) each
+    inside = (slice(None), slice(BORDER, BORDER + height), slice(BORDER, BORDER + width))
+    return [np.ascontiguousarray(o[inside].transpose(1, 2, 0)) for o in output]  # (H, W, 3) each
 
 
 def _window_inputs(rgb: np.ndarray, hole: np.ndarray, window: Window, size: tuple[int, int]):
