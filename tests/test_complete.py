@@ -41,6 +41,7 @@ def test_the_network_sees_the_image_border_replicated_around_it(model, photo, mo
     """Its output is poor within a few pixels of its own input's border: every input gets BORDER px
     of edge-replicated pixels on each side (and the hole with them), cropped off the output."""
     from glcic.inference.complete import BORDER
+    from glcic.models.completion import network_reach
 
     seen = []
     run = model.run
@@ -52,6 +53,11 @@ def test_the_network_sees_the_image_border_replicated_around_it(model, photo, mo
     np.testing.assert_array_equal(inputs[0, 3, :BORDER + 20, :BORDER + 30], 1)  # the corner hole reaches into the border
     np.testing.assert_allclose(inputs[0, :3, BORDER + 50, :BORDER], np.repeat(inputs[0, :3, BORDER + 50, BORDER : BORDER + 1], BORDER, 1))
     assert output.shape == (96, 128, 3)
+    seen.clear()  # a window inside the image, away from its sides, runs as it is
+    big, middle = scene(400, 400), box_mask(400, 400, (190, 190, 12, 12))
+    glcic.complete(model, big, middle, native=True, postprocess=False)
+    (inputs,) = seen
+    assert inputs.shape[2] < 400 and inputs.shape[2:] == (12 + 2 * network_reach() + 2, 12 + 2 * network_reach() + 2)
 
 
 @pytest.mark.parametrize("width", [128, 130])
@@ -260,6 +266,9 @@ def test_holes_deeper_than_the_training_holes_run_downscaled_unless_native(tmp_p
     np.testing.assert_allclose(native[both], whole[both], atol=1e-5)  # native: exactly the whole-image run
     np.testing.assert_allclose(windowed[shallow], whole[shallow], atol=1e-5)  # a shallow hole keeps full resolution
     assert np.abs(windowed[deep] - whole[deep]).max() > 1e-4  # the deep one ran brought down
+    once = glcic.complete(model, values, both, postprocess=False, flip_average=False)
+    np.testing.assert_array_equal(once[deep], windowed[deep])  # and once: the flip is for full-resolution windows
+    assert np.abs(once[shallow] - windowed[shallow]).max() > 1e-4
     assert outside_unchanged(windowed, values, both)
 
 

@@ -8,9 +8,12 @@ side effects on the model (where and how the network runs is fixed by `load_mode
 2. in each window the hole is filled with the model's mean pixel and the mask appended as a fourth
    channel; windows of one size run as one batch; each window's output is upscaled to full
    resolution where it was brought down, and only its own holes' pixels are kept;
-   by default each window also runs mirrored left to right, and the two outputs (the mirrored one
-   mirrored back) are averaged: a test-time flip, which lowers the hole error on the validation
-   photos (strokes 4.98 -> 4.94 hole L1 with the bundled v4 model) for twice the network's time;
+   by default each window at full resolution also runs mirrored left to right, and the two outputs
+   (the mirrored one mirrored back) are averaged: a test-time flip, which lowers the hole error of
+   thin holes on the validation photos (strokes -0.8 % hole L1 with the bundled v4 model) for
+   twice the network's time; windows brought down run once (their fill is upscaled anyway, and on
+   the big validation photos the flip did not change them while costing 45 % more time). A window
+   that touches a side of the image gets `BORDER` px of edge-replicated pixels around it;
 3. optionally, the paper's Poisson blending removes colour seams (glcic.inference.postprocess);
 4. the result is composited: every pixel outside the hole is the input's, bit for bit, with or
    without post-processing.
@@ -37,9 +40,9 @@ from glcic.models.completion import SIZE_MULTIPLE, network_input, network_reach
 from glcic.pixels import DEFAULT_MASK_THRESHOLD, as_array, hole_from_mask, merge_rgb, split_rgb
 
 BATCH_PIXELS = 2**22  # network input pixels per batch (about 4 Mpx), to bound memory
-# Edge-replicated pixels around every network input (a multiple of 4, so windows keep the network's
-# grid): the network's output is poor within a few pixels of its own border, which a hole at the
-# image's border otherwise sits on (docs/diagnosis.md, section 8).
+# Edge-replicated pixels around a network input that reaches a side of the image (a multiple of 4, so
+# windows keep the network's grid): the network's output is poor within a few pixels of its own
+# border, which a hole at the image's border otherwise sits on (docs/diagnosis.md, section 8).
 BORDER = 8
 
 
@@ -69,12 +72,13 @@ def predict(model: CompletionModel, rgb: np.ndarray, hole: np.ndarray, flip_aver
     return _run_batch(model, [rgb], [hole], flip_average)[0]
 
 
-def _run_batch(model: CompletionModel, rgbs: list[np.ndarray], holes: list[np.ndarray], flip_average: bool = False) -> list[np.ndarray]:
-    """The network on same-sized images: each padded (edge) by `BORDER` px on every side and to a
+def _run_batch(model: CompletionModel, rgbs: list[np.ndarray], holes: list[np.ndarray], flip_average: bool = False,
+               border: int = BORDER) -> list[np.ndarray]:
+    """The network on same-sized images: each padded (edge) by `border` px on every side and to a
     multiple of 4, mean-filled, masked. With `flip_average`, each image also runs mirrored left to
     right (in the same batch), and the mean of the two outputs is returned."""
     height, width = holes[0].shape
-    pad = ((BORDER, BORDER + (-height % SIZE_MULTIPLE)), (BORDER, BORDER + (-width % SIZE_MULTIPLE)))
+    pad = ((border, border + (-height % SIZE_MULTIPLE)), (border, border + (-width % SIZE_MULTIPLE)))
     mean = torch.tensor(model.config.mean_pixel, dtype=torch.float32).view(1, 3, 1, 1)
     image = torch.from_numpy(np.stack([np.pad(rgb, pad + ((0, 0),), mode="edge") for rgb in rgbs])).permute(0, 3, 1, 2)  # (B, 3, H', W')
     hole = torch.from_numpy(np.stack([np.pad(h, pad, mode="edge") for h in holes])[:, None].astype(np.float32))  # (B, 1, H', W')
@@ -84,7 +88,7 @@ def _run_batch(model: CompletionModel, rgbs: list[np.ndarray], holes: list[np.nd
         output = (output[: len(rgbs)] + output[len(rgbs) :, :, :, ::-1]) / 2
     else:
         output = model.run(inputs.numpy())  # (B, 3, H', W')
-    inside = (slice(None), slice(BORDER, BORDER + height), slice(BORDER, BORDER + width))
+    inside = (slice(None), slice(border, border + height), slice(border, border + width))
     return [np.ascontiguousarray(o[inside].transpose(1, 2, 0)) for o in output]  # (H, W, 3) each
 
 
@@ -108,22 +112,25 @@ def _working_size(window: Window) -> tuple[int, int]:
 
 
 def predict_windows(model: CompletionModel, rgb: np.ndarray, hole: np.ndarray, windows: list[Window],
-                    labels: np.ndarray, progress=None, flip_average: bool = False) -> np.ndarray:
+                    labels: np.ndarray, progress=None, flip_average: bool = False, inner: set[int] = frozenset()) -> np.ndarray:
     """The network's completion of every hole, window by window (see `plan_windows`).
 
-    Returns the (H, W, 3) prediction, defined inside the hole, zero elsewhere."""
+    `inner`: indices of windows that touch no side of the image; they run without the border (their
+    holes are at least the context away from their sides). Returns the (H, W, 3) prediction,
+    defined inside the hole, zero elsewhere."""
     import cv2
 
     prediction = np.zeros_like(rgb)
-    by_size: dict[tuple[int, int], list[Window]] = {}
-    for window in windows:
-        by_size.setdefault(_working_size(window), []).append(window)
-    for size, group in by_size.items():
-        per_batch = max(1, BATCH_PIXELS // (size[0] * size[1] * (2 if flip_average else 1)))
+    by_size: dict[tuple[tuple[int, int], bool, int], list[Window]] = {}
+    for index, window in enumerate(windows):  # the flip only for windows at full resolution (see `complete`)
+        key = (_working_size(window), flip_average and window.scale >= 1.0, 0 if index in inner else BORDER)
+        by_size.setdefault(key, []).append(window)
+    for (size, flip, border), group in by_size.items():
+        per_batch = max(1, BATCH_PIXELS // (size[0] * size[1] * (2 if flip else 1)))
         for start in range(0, len(group), per_batch):
             chunk = group[start : start + per_batch]
             inputs = [_window_inputs(rgb, hole, window, size) for window in chunk]
-            outputs = _run_batch(model, [i[0] for i in inputs], [i[1] for i in inputs], flip_average)
+            outputs = _run_batch(model, [i[0] for i in inputs], [i[1] for i in inputs], flip, border)
             if progress is not None:
                 progress(len(chunk), len(windows))
             for window, output in zip(chunk, outputs):
@@ -157,8 +164,9 @@ def complete(
     postprocess: the paper's Poisson blending, inside the hole only.
     native: every hole at full resolution, however deep (by default, holes deeper than the model's
         training holes run on a copy of their window brought down to the model's working depth).
-    flip_average: average the network's output with its output on the image mirrored left to right
-        (twice the network's time, a lower hole error); False runs the network once.
+    flip_average: for windows at full resolution, average the network's output with its output on
+        the window mirrored left to right (twice the network's time, a lower hole error); False runs
+        the network once everywhere.
     max_side: no window runs through the network larger than this on its longer side.
     progress: called as progress(windows_done_now, windows_in_all) after each batch of windows.
     """
@@ -187,6 +195,8 @@ def complete(
     bottom, right = min(height, int(rows[-1]) + 2), min(width, int(cols[-1]) + 2)
     windows, labels = plan_windows(hole[top:bottom, left:right], None if native else working_depth(model), network_reach(),
                                    native, max_side, origin=(top, left), image_shape=(height, width))
+    inner = {index for index, w in enumerate(windows)
+             if w.box.top > 0 and w.box.left > 0 and w.box.top + w.box.height < height and w.box.left + w.box.width < width}
     u_top, u_left = min(w.box.top for w in windows), min(w.box.left for w in windows)
     u_bottom = max(w.box.top + w.box.height for w in windows)
     u_right = max(w.box.left + w.box.width for w in windows)
@@ -195,7 +205,7 @@ def complete(
     union_labels = np.zeros((u_bottom - u_top, u_right - u_left), labels.dtype)
     union_labels[top - u_top : bottom - u_top, left - u_left : right - u_left] = labels
     rgb, union_hole = split_rgb(array[union]), hole[union]  # (h, w, 3) float32 in [0, 1]; (h, w)
-    completed = predict_windows(model, rgb, union_hole, windows, union_labels, progress, flip_average)
+    completed = predict_windows(model, rgb, union_hole, windows, union_labels, progress, flip_average, inner)
     if postprocess:  # window by window: one window's holes never touch another's (8-connected components)
         for window in windows:
             box_rows, box_cols = window.box.slices()

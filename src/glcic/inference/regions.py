@@ -53,10 +53,15 @@ def hole_depths(hole: np.ndarray, labels: np.ndarray, count: int) -> np.ndarray:
     """(count - 1,) depth of each hole: the largest Euclidean distance (px) from one of its pixels to
     the nearest known pixel. The image border is not a known pixel."""
     import cv2
-    from scipy import ndimage
 
     distance = cv2.distanceTransform(hole.astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)  # (H, W) float32
-    return np.asarray(ndimage.maximum(distance, labels, index=np.arange(1, count)), dtype=np.float64).reshape(-1)
+    depths = np.zeros(count, dtype=np.float64)
+    if count == 2:  # one hole: distance is 0 on every known pixel
+        depths[1] = distance.max()
+    else:  # over the hole pixels only (a labelled maximum over the whole array sorts all of it)
+        inside = labels > 0
+        np.maximum.at(depths, labels[inside], distance[inside])
+    return depths[1:]
 
 
 def working_scale(depth: float, working_depth: float | None) -> float:
