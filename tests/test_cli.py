@@ -246,6 +246,7 @@ def test_empty_mask_copies_the_image_with_a_warning(files, model_path, tmp_path,
                                   ["complete", "x.png", "-o", "o.png"],
                                   ["train", "--data", "d", "--run-dir", "r", "--width", "-1"],
                                   ["train", "--data", "d", "--run-dir", "r", "--hole-sampler", "ellipse"],
+                                  ["train", "--data", "d", "--run-dir", "r", "--stroke-share", "1.5"],
                                   ["nonsense"]])
 def test_invalid_options_are_usage_errors(argv, capsys):
     """One line that names the problem and where the help is; no usage block before it."""

@@ -127,3 +127,17 @@ def test_square_holes_keep_their_margin_on_any_image_size():
         sampler(160, 400, rng)  # 128 + 2 x 20 does not fit
     with pytest.raises(ValueError, match="margin"):
         make_hole_sampler("rectangle", margin=-1)
+
+
+def test_stroke_share_sets_the_mixed_holes_share_of_strokes():
+    from glcic.training import preset
+
+    assert preset("cpu", hole_sampler="mixed").data_config().hole_sampler_instance().weights == pytest.approx((0.35, 0.4, 0.25))
+    sampler = preset("cpu", hole_sampler="mixed", stroke_share=1.0).data_config().hole_sampler_instance()
+    assert sampler.weights == pytest.approx((0.0, 1.0, 0.0))
+    rng, strokes_rng = np.random.default_rng(3), np.random.default_rng(3)
+    strokes_rng.choice(3, p=[0.0, 1.0, 0.0])  # what the mixed sampler draws first
+    expected = make_hole_sampler("free_form", hole_min=sampler.hole_min, hole_max=sampler.hole_max)(128, 128, strokes_rng)
+    np.testing.assert_array_equal(sampler(128, 128, rng), expected)  # every hole a stroke
+    with pytest.raises(ValueError, match="stroke_share"):
+        preset("cpu", hole_sampler="mixed", stroke_share=1.5)

@@ -34,6 +34,7 @@ VALUE_KINDS = {
     "natural_int": (int, lambda v: v >= 0, "an integer >= 0"),
     "positive_float": (float, lambda v: v > 0, "a number > 0"),
     "natural_float": (float, lambda v: v >= 0, "a number >= 0"),
+    "fraction": (float, lambda v: 0 <= v <= 1, "a number in [0, 1]"),
 }
 
 
@@ -91,6 +92,7 @@ class TrainConfig:
     hole_sampler: str = option("rectangle", "hole shape (glcic.masks); center for section 4.1.2", choices=_hole_sampler_names)
     hole_min: int = option(96, "smallest hole side, px (strokes: see glcic.masks)", "positive_int")
     hole_max: int = option(128, "largest hole side, px", "positive_int")
+    stroke_share: float = option(0.4, "with --hole-sampler mixed: the share of brush strokes (rectangles and blobs share the rest 7:5)", "fraction")
     mean_pixel: tuple[float, float, float] | None = None  # None: computed from the training set at start
     augment: bool = option(False, "mirror images and jitter colours mildly (the paper does not)")
     # networks (Tables 2 and 3)
