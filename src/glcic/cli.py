@@ -143,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     complete.add_argument("--no-postprocess", action="store_true", help="skip Poisson blending (it changes only the hole)")
     complete.add_argument("--max-side", type=_positive_int, default=None, help="no hole's context window runs through the network larger than this")
     complete.add_argument("--native", action="store_true", help="every hole at full resolution, even holes deeper than the model's training holes")
-    complete.add_argument("--no-flip", action="store_true", help="run the network once, not also on the image mirrored left to right (half the network's time, a higher hole error)")
+    complete.add_argument("--no-flip", action="store_true", help="run the network once: by default a window at full resolution also runs mirrored left to right and the two outputs are averaged (twice the network's time there, a lower hole error)")
     complete.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
     complete.add_argument("--backend", choices=BACKENDS, default="torch", help="torch, or onnx (onnxruntime; pip install glcic[onnx])")
     complete.add_argument("--precision", choices=PRECISIONS, default="auto", help="auto: bf16 on GPUs and CPUs with AMX or AVX512-BF16, else fp32; int8 with --backend onnx")
