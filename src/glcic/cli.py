@@ -172,6 +172,14 @@ def build_parser() -> argparse.ArgumentParser:
     average.add_argument("-o", "--output", type=Path, required=True, help="model file to write (.safetensors)")
     average.add_argument("--fp16", action="store_true", help="store weights as float16 (half the size)")
     average.set_defaults(handler=run_average)
+    widen = commands.add_parser("widen", help="the same network with more channels (Net2WiderNet), to train on from where it is",
+                                formatter_class=formatter)
+    widen.add_argument("model", type=Path, nargs="?", default=None, metavar="MODEL", help="model file (.safetensors); default: the bundled model")
+    widen.add_argument("--width", type=_positive_float, required=True, help="the new width multiplier (1 = Table 2), at least the model's")
+    widen.add_argument("-o", "--output", type=Path, required=True, help="new model file (.safetensors)")
+    widen.add_argument("--seed", type=int, default=0, help="chooses the copied channels, their shares and the noise")
+    widen.add_argument("--noise", type=float, default=0.01, help="noise on the copies' weights, relative to each layer's spread (0: exactly the same function)")
+    widen.set_defaults(handler=run_widen)
     onnx = commands.add_parser("export-onnx", help="write a model file as an ONNX graph (fp32, or int8 calibrated on photos)",
                                formatter_class=formatter)
     onnx.add_argument("model", type=Path, nargs="?", default=None, metavar="MODEL", help="model file (.safetensors); default: the bundled model")
@@ -535,6 +543,22 @@ def run_average(args) -> int:
         raise GlcicError(f"{args.output} exists; choose a new file name")
     config = average_models(args.models, args.output, torch.float16 if args.fp16 else torch.float32)
     print(f"wrote {args.output}: the mean of {len(args.models)} models (last: iteration {config.notes.get('iteration')})", file=sys.stderr)
+    return 0
+
+
+def run_widen(args) -> int:
+    from glcic.model_file import bundled_model_path
+    from glcic.training.widening import widen_model
+
+    _check_model_output(args.output, ".safetensors", "model file")
+    if args.output.exists():
+        raise GlcicError(f"{args.output} exists; choose a new file name")
+    if args.noise < 0:
+        raise GlcicError(f"--noise must be >= 0, got {args.noise}")
+    source = args.model if args.model is not None else bundled_model_path()
+    config = widen_model(source, args.width, args.output, seed=args.seed, noise=args.noise)
+    print(f"wrote {args.output}: {source} at width {config.width}; train on it with glcic train --fine-tune {args.output} --width {config.width}",
+          file=sys.stderr)
     return 0
 
 
