@@ -11,8 +11,8 @@ side effects on the model (where and how the network runs is fixed by `load_mode
    by default each window at full resolution also runs mirrored left to right, and the two outputs
    (the mirrored one mirrored back) are averaged: a test-time flip, which lowers the hole error of
    thin holes on the validation photos (strokes -0.8 % hole L1 with the bundled v4 model) for
-   twice the network's time; windows brought down run once (their fill is upscaled anyway, and on
-   the big validation photos the flip did not change them while costing 45 % more time). A window
+   twice the network's time; windows brought down run once (on the big validation photos the flip
+   did not change their fills; docs/diagnosis.md section 8 has the numbers and a caveat). A window
    that touches a side of the image gets `BORDER` px of edge-replicated pixels around it;
 3. optionally, the paper's Poisson blending removes colour seams (glcic.inference.postprocess);
 4. the result is composited: every pixel outside the hole is the input's, bit for bit, with or
