@@ -28,7 +28,7 @@ import torch
 from torch.utils.data import Dataset, DistributedSampler
 
 from glcic.image_io import IMAGE_SUFFIXES, read_photo, resize_short_side
-from glcic.masks import hole_box, local_patch_box, make_hole_sampler, random_patch_box
+from glcic.masks import hole_box, local_patch_box, make_hole_sampler, mixed_weights, random_patch_box
 
 
 @dataclass(frozen=True)
@@ -50,13 +50,6 @@ class DataConfig:
         if self.hole_sampler == "mixed":
             return make_hole_sampler("mixed", hole_min=self.hole_min, hole_max=self.hole_max, weights=mixed_weights(self.stroke_share))
         return make_hole_sampler(self.hole_sampler, hole_min=self.hole_min, hole_max=self.hole_max)
-
-
-def mixed_weights(stroke_share: float) -> tuple[float, float, float]:
-    """(rectangle, strokes, blob) probabilities: strokes `stroke_share`, the rest 7:5 (0.4 gives the
-    `mixed` sampler's own 0.35 / 0.4 / 0.25)."""
-    rest = 1.0 - stroke_share
-    return (rest * 7 / 12, stroke_share, rest * 5 / 12)
 
 
 def find_images(root: str | os.PathLike) -> list[Path]:

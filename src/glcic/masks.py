@@ -216,6 +216,13 @@ class BlobHoles:
         return mask.astype(bool)
 
 
+def mixed_weights(stroke_share: float) -> tuple[float, float, float]:
+    """`MixedHoles.weights` with strokes at `stroke_share` and the rest split 7:5 between rectangles
+    and blobs, as in the default (0.4 gives 0.35 / 0.4 / 0.25)."""
+    rest = 1.0 - stroke_share
+    return (rest * 7 / 12, stroke_share, rest * 5 / 12)
+
+
 @register_hole_sampler("mixed")
 @dataclass(frozen=True)
 class MixedHoles:
