@@ -56,11 +56,8 @@ def hole_depths(hole: np.ndarray, labels: np.ndarray, count: int) -> np.ndarray:
 
     distance = cv2.distanceTransform(hole.astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)  # (H, W) float32
     depths = np.zeros(count, dtype=np.float64)
-    if count == 2:  # one hole: distance is 0 on every known pixel
-        depths[1] = distance.max()
-    else:  # over the hole pixels only (a labelled maximum over the whole array sorts all of it)
-        inside = labels > 0
-        np.maximum.at(depths, labels[inside], distance[inside])
+    inside = labels > 0  # over the hole pixels only (a labelled maximum over the whole array sorts all of it)
+    np.maximum.at(depths, labels[inside], distance[inside])
     return depths[1:]
 
 
