@@ -153,11 +153,11 @@ def test_without_model_the_bundled_model_completes(files, tmp_path):
 def test_a_missing_bundled_model_is_explained(files, tmp_path, capsys, monkeypatch):
     import glcic.model_file
 
-    monkeypatch.setattr(glcic.model_file, "BUNDLED_MODEL", tmp_path / "gone.safetensors")
+    monkeypatch.setitem(glcic.model_file.BUNDLED_MODELS, glcic.model_file.DEFAULT_MODEL, tmp_path / "gone.safetensors")
     image, mask, _ = files
     assert run("complete", image, "--mask", mask, "-o", tmp_path / "out.png") == 1
     err = capsys.readouterr().err
-    assert "bundled model is missing" in err and "--model" in err
+    assert "bundled model 'accurate' is missing" in err and "--model" in err
     assert not (tmp_path / "out.png").exists()
 
 

@@ -13,6 +13,7 @@ import pytest
 from conftest import scene
 from glcic.errors import GlcicError
 from glcic.evaluation import evaluate, list_methods, list_protocols
+from glcic.evaluation.judge import JudgeSettings
 from glcic.evaluation.baselines import Context, Method, _METHODS, get_method, run_method, unavailable_reason
 from glcic.evaluation.metrics import _METRICS, get_metric, register_metric
 from glcic.evaluation.protocols import get_protocol, load_mask_set, make_mask_set
@@ -100,7 +101,7 @@ def test_evaluate_writes_results_table_and_sheet_and_reuses_masks(folder, tmp_pa
     _METHODS["imaginary"] = Method("imaginary", lambda image, hole, context: image, requires=("no_such_package_glcic",))
     try:
         methods = ["glcic_raw", "telea", "mean_fill", "imaginary"]
-        first = evaluate(folder, tmp_path / "first", model=model, protocol="center", seed=5, methods=methods, progress=False)
+        first = evaluate(folder, tmp_path / "first", model=model, protocol="center", seed=5, methods=methods, progress=False, judge=None)
     finally:
         del _METHODS["imaginary"]
     out = tmp_path / "first"
@@ -118,11 +119,11 @@ def test_evaluate_writes_results_table_and_sheet_and_reuses_masks(folder, tmp_pa
     manifest, holes = load_mask_set(out / "masks")
     assert manifest["protocol"] == "center" and manifest["seed"] == 5 and len(holes) == 3
 
-    again = evaluate(folder, tmp_path / "again", masks=out / "masks", methods=["telea"], progress=False)
+    again = evaluate(folder, tmp_path / "again", masks=out / "masks", methods=["telea"], progress=False, judge=None)
     assert again.protocol.name == "center" and again.seed == 5
     assert again.means["telea"]["hole_l1"] == pytest.approx(first.means["telea"]["hole_l1"])
     with pytest.raises(GlcicError, match="not empty"):
-        evaluate(folder, out, methods=["telea"], progress=False)
+        evaluate(folder, out, methods=["telea"], progress=False, judge=None)
 
 
 @pytest.mark.parametrize("higher", [True, False])
@@ -131,7 +132,7 @@ def test_a_registered_metric_reports_with_its_own_direction(folder, tmp_path, hi
     register_metric("hole_mean", higher_is_better=higher, title="hole mean")(
         lambda truth, completed, hole: float(completed[hole].mean()))
     try:
-        result = evaluate(folder, tmp_path / "out", protocol="center", methods=["telea", "mean_fill"], progress=False)
+        result = evaluate(folder, tmp_path / "out", protocol="center", methods=["telea", "mean_fill"], progress=False, judge=None)
     finally:
         del _METRICS["hole_mean"]
     means = {name: result.means[name]["hole_mean"] for name in ("telea", "mean_fill")}
@@ -145,7 +146,7 @@ def test_a_registered_metric_reports_with_its_own_direction(folder, tmp_path, hi
 def test_evaluate_and_bench_commands(folder, tmp_path, model_path):
     out = tmp_path / "nested" / "eval"  # missing parents are made, as for training runs
     result = subprocess.run([sys.executable, "-m", "glcic", "evaluate", "--data", folder, "-o", out, "--model", model_path,
-                             "--protocol", "square", "--methods", "glcic,navier_stokes", "--no-progress"],
+                             "--protocol", "square", "--methods", "glcic,navier_stokes", "--no-progress", "--no-judge"],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "| glcic |" in result.stdout and "| navier_stokes |" in result.stdout
@@ -167,7 +168,7 @@ def test_evaluate_and_bench_commands(folder, tmp_path, model_path):
 
 def test_several_pairs_per_image_with_intervals_and_paired_differences(folder, tmp_path, model):
     result = evaluate(folder, tmp_path / "out", model=model, protocol="paper", per_image=4, methods=["glcic", "telea"],
-                      sheet_images=2, progress=False)
+                      sheet_images=2, progress=False, judge=JudgeSettings(steps=10))
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["pairs"] == 12 and summary["images"] == 3 and len(result.images) == 12
     assert len(set(result.images)) == 12  # distinct crops, named photo#k
@@ -176,10 +177,13 @@ def test_several_pairs_per_image_with_intervals_and_paired_differences(folder, t
             assert low <= summary["means"][method][metric] <= high
     difference = summary["differences_95"]["glcic - telea"]["hole_l1"]
     assert difference["low"] <= difference["mean"] <= difference["high"]
-    again = evaluate(folder, tmp_path / "again", model=model, masks=tmp_path / "out" / "masks", methods=["telea"], progress=False)
+    again = evaluate(folder, tmp_path / "again", model=model, masks=tmp_path / "out" / "masks", methods=["telea"], progress=False, judge=None)
     for metric in ("hole_l1", "psnr", "ssim"):  # the saved set (crops and holes) is reused exactly
         assert again.means["telea"][metric] == result.means["telea"][metric]
-    assert "Paired differences" in (tmp_path / "out" / "summary.md").read_text()
+    summary_text = (tmp_path / "out" / "summary.md").read_text()
+    assert "Paired differences" in summary_text and "judge accuracy" in summary_text
+    assert "Only 12 pairs" in summary_text  # too few to tell methods apart, and the summary says so
+    assert set(summary["means"]["telea"]) >= {"hole_l1", "psnr", "ssim", "detail", "judge"}
 
 
 def test_large_protocol_uses_full_resolution_photos_only(tmp_path, model):
@@ -188,7 +192,7 @@ def test_large_protocol_uses_full_resolution_photos_only(tmp_path, model):
     write_image(data / "big.png", scene(1000, 1700, seed=1))
     write_image(data / "small.png", scene(300, 400, seed=2))  # under 1600 px: not used
     result = evaluate(data, tmp_path / "out", model=model, protocol="large", per_image=2, methods=["glcic", "glcic_whole", "telea"],
-                      progress=False)
+                      progress=False, judge=None)
     assert result.images == ["big.png#0", "big.png#1"]
     assert (tmp_path / "out" / "comparison.png").is_file()
 
@@ -200,13 +204,13 @@ def test_large_protocol_uses_full_resolution_photos_only(tmp_path, model):
     (lambda m: m.update(masks=[]), "non-empty list"),
 ])
 def test_a_tampered_mask_set_is_refused_with_a_clear_error(folder, tmp_path, change, message):
-    evaluate(folder, tmp_path / "first", protocol="paper", methods=["mean_fill"], progress=False)
+    evaluate(folder, tmp_path / "first", protocol="paper", methods=["mean_fill"], progress=False, judge=None)
     manifest_path = tmp_path / "first" / "masks" / "maskset.json"
     manifest = json.loads(manifest_path.read_text())
     change(manifest)
     manifest_path.write_text(json.dumps(manifest))
     with pytest.raises(GlcicError, match=message):
-        evaluate(folder, tmp_path / "second", masks=tmp_path / "first" / "masks", methods=["mean_fill"], progress=False)
+        evaluate(folder, tmp_path / "second", masks=tmp_path / "first" / "masks", methods=["mean_fill"], progress=False, judge=None)
     assert not (tmp_path / "second").exists()
 
 
@@ -219,7 +223,7 @@ def test_a_failed_run_leaves_no_partial_folder(folder, tmp_path):
 
     try:
         with pytest.raises(RuntimeError, match="boom"):
-            evaluate(folder, tmp_path / "out", methods=["mean_fill", "broken_for_test"], progress=False)
+            evaluate(folder, tmp_path / "out", methods=["mean_fill", "broken_for_test"], progress=False, judge=None)
     finally:
         del _METHODS["broken_for_test"]
     assert not (tmp_path / "out").exists()

@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from glcic.config import DISCRIMINATOR_PRESETS, DiscriminatorConfig
+from glcic.models.discriminators import DISCRIMINATOR_PRESETS, DiscriminatorConfig
 from glcic.models import CompletionNetwork, ContextDiscriminator, GlobalDiscriminator, LocalDiscriminator, fuse_batchnorm
 from glcic.models.completion import subpixel_convolution, subpixel_upsampling
 

@@ -126,7 +126,7 @@ def test_discriminator_phase_keeps_the_completion_network_fixed(photos, tmp_path
 
 
 def test_completion_phase_does_not_touch_the_discriminators(photos, tmp_path):
-    from glcic.config import DiscriminatorConfig
+    from glcic.models.discriminators import DiscriminatorConfig
     from glcic.models.completion import CompletionNetwork
 
     run = tmp_path / "run"
@@ -491,10 +491,35 @@ def test_a_corrupted_checkpoint_is_named_as_corrupt(photos, tmp_path):
     assert result.returncode == 1 and "corrupt" in result.stderr
 
 
+def test_a_run_that_ends_nonfinite_fails_and_leaves_no_nonfinite_file(photos, tmp_path):
+    """The weights can turn NaN in the last step, after its loss was finite: no checkpoint or
+    snapshot holds them, and the run exits non-zero instead of "finished"."""
+    from glcic.model_file import load_network
+
+    run = tmp_path / "run"
+    result = glcic("train", "--run-dir", run, *cli_config_args(
+        photos, optimizer="adam", learning_rate=1e30, completion_iterations=3, discriminator_iterations=0, total_iterations=3,
+        checkpoint_every=1, snapshot_every=1))
+    assert result.returncode == 1 and "NaN or infinite" in result.stderr and "finished" not in result.stderr
+    for snapshot in (run / "snapshots").glob("*.safetensors"):
+        load_network(snapshot)  # refuses a non-finite file: every snapshot written is finite
+    if (run / "checkpoint.pt").exists():
+        state = load_checkpoint(run)
+        assert all(torch.isfinite(t).all() for t in state["completion"].values() if t.is_floating_point())
+
+
+@pytest.mark.parametrize("option, value", [("--alpha", "inf"), ("--learning-rate", "nan"), ("--width", "1000"),
+                                           ("--resize-max", "1e23"), ("--seed", "1e23"), ("--discriminator-width", "inf")])
+def test_float_and_size_options_must_be_finite_and_bounded(photos, tmp_path, option, value):
+    result = glcic("train", "--run-dir", tmp_path / "run", *cli_config_args(photos), option, value, "--dry-run")
+    assert result.returncode == 2 and option in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "run").exists()
+
+
 def test_nonfinite_loss_stops_and_keeps_the_last_good_checkpoint(photos, tmp_path):
     run = tmp_path / "run"
     result = glcic("train", "--run-dir", run, *cli_config_args(
-        photos, optimizer="adam", learning_rate=1e30, completion_iterations=20, total_iterations=40, checkpoint_every=1))
+        photos, optimizer="adam", learning_rate=2000, completion_iterations=20, total_iterations=40, checkpoint_every=1))
     assert result.returncode == 1
     assert "NaN or infinite" in result.stderr and "last good checkpoint" in result.stderr
     state = load_checkpoint(run)
@@ -517,7 +542,7 @@ def test_dry_run_prints_the_resolved_configuration_and_writes_nothing(photos, tm
 
 
 def test_presets():
-    from glcic.config import DiscriminatorConfig
+    from glcic.models.discriminators import DiscriminatorConfig
 
     paper, faces, center, cpu = (preset(name) for name in ("paper", "faces", "center", "cpu"))
     assert (paper.image_size, paper.hole_min, paper.hole_max, paper.local_size, paper.batch_size) == (256, 96, 128, 128, 96)

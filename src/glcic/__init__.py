@@ -11,7 +11,8 @@ __version__ = "0.1.0"
 
 # Names are imported on first use, so that `glcic --help` and usage errors answer without loading torch.
 _EXPORTS = {
-    "DISCRIMINATOR_PRESETS": "glcic.config", "DiscriminatorConfig": "glcic.config", "ModelConfig": "glcic.config",
+    "DISCRIMINATOR_PRESETS": "glcic.models.discriminator_config", "DiscriminatorConfig": "glcic.models.discriminator_config",
+    "ModelConfig": "glcic.config",
     "GlcicError": "glcic.errors", "ImageError": "glcic.errors", "MaskError": "glcic.errors", "ModelFileError": "glcic.errors",
     "read_image": "glcic.image_io", "write_image": "glcic.image_io",
     "EmptyMaskWarning": "glcic.inference.complete", "complete": "glcic.inference.complete",
@@ -31,24 +32,4 @@ def __getattr__(name: str):
 def __dir__():
     return sorted([*globals(), *_EXPORTS])
 
-__all__ = [
-    "CompletionModel",
-    "CompletionNetwork",
-    "ContextDiscriminator",
-    "DISCRIMINATOR_PRESETS",
-    "DiscriminatorConfig",
-    "EmptyMaskWarning",
-    "GlcicError",
-    "GlobalDiscriminator",
-    "ImageError",
-    "LocalDiscriminator",
-    "MaskError",
-    "ModelConfig",
-    "ModelFileError",
-    "complete",
-    "load_model",
-    "load_network",
-    "read_image",
-    "save_model",
-    "write_image",
-]
+__all__ = sorted(_EXPORTS)

@@ -7,7 +7,10 @@ import sys
 import warnings
 from pathlib import Path
 
+from glcic.config import DEFAULT_MODEL
 from glcic.errors import GlcicError
+
+MODEL_HELP = f"a bundled model by name, accurate or realistic, or a model file (.safetensors); default: {DEFAULT_MODEL}"
 
 EXAMPLES = """examples:
   glcic complete photo.jpg --mask mask.png -o out.png                 # the bundled model
@@ -32,10 +35,9 @@ TRAIN_EXAMPLES = """examples:
   torchrun --nproc-per-node 4 -m glcic train --data photos/ --run-dir runs/ddp --preset paper --device cuda
 """
 
-# (option, TrainConfig field, type, help); each defaults to the preset's value
 def _value_parser(kind: str):
-    """An argparse type for one of glcic.training.config.VALUE_KINDS."""
-    from glcic.training.config import parse_value
+    """An argparse type for one of glcic.values.VALUE_KINDS."""
+    from glcic.values import parse_value
 
     def parse(text: str):
         try:
@@ -46,32 +48,9 @@ def _value_parser(kind: str):
     return parse
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
-    return value
-
-
-def _natural_int(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be a number > 0, got {value}")
-    return value
-
-
-def _natural_float(text: str) -> float:
-    value = float(text)
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {value}")
-    return value
+_positive_int, _natural_int, _side = _value_parser("positive_int"), _value_parser("natural_int"), _value_parser("side")
+_width, _fraction = _value_parser("width"), _value_parser("fraction")
+_threshold, _quality, _port, _megabytes = (_value_parser(kind) for kind in ("threshold", "quality", "port", "megabytes"))
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
@@ -82,27 +61,6 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
         if "default" in text.lower() or action.default in (None, False, argparse.SUPPRESS) or not action.option_strings:
             return text
         return f"{text} (default: %(default)s)"
-
-
-def _quality(text: str) -> int:
-    value = int(text)
-    if not 1 <= value <= 100:
-        raise argparse.ArgumentTypeError(f"must be in 1-100, got {value}")
-    return value
-
-
-def _port(text: str) -> int:
-    value = int(text)
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"must be a port number in 0-65535, got {value}")
-    return value
-
-
-def _threshold(text: str) -> float:
-    value = float(text)
-    if not 0.0 < value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be in (0, 1], got {value}")
-    return value
 
 
 class Parser(argparse.ArgumentParser):
@@ -139,9 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     complete.add_argument("image", type=Path, help="image file, or a folder of images")
     complete.add_argument("--mask", type=Path, required=True, help="mask file, or a folder of masks")
     complete.add_argument("-o", "--output", required=True, help="output file, or folder (for one image, DIR/ writes DIR/NAME.EXT)")
-    complete.add_argument("--model", type=Path, default=None, help="model file (.safetensors); default: the bundled model")
+    complete.add_argument("--model", default=None, help=MODEL_HELP + " (.onnx with --backend onnx)")
     complete.add_argument("--no-postprocess", action="store_true", help="skip Poisson blending (it changes only the hole)")
-    complete.add_argument("--max-side", type=_positive_int, default=None, help="no hole's context window runs through the network larger than this")
+    complete.add_argument("--max-side", type=_side, default=None, help="no hole's context window runs through the network larger than this")
     complete.add_argument("--native", action="store_true", help="every hole at full resolution, even holes deeper than the model's training holes")
     complete.add_argument("--no-flip", action="store_true", help="run the network once: by default a window at full resolution also runs mirrored left to right and the two outputs are averaged (twice the network's time there, a lower hole error)")
     complete.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
@@ -154,15 +112,15 @@ def build_parser() -> argparse.ArgumentParser:
     complete.add_argument("--suffix", choices=IMAGE_SUFFIXES, default=None, help="output format for folders; None keeps each input's own")
     complete.set_defaults(handler=run_complete)
 
-    info = commands.add_parser("info", help="print a model file's configuration", formatter_class=formatter)
-    info.add_argument("model", type=Path, help="model file (.safetensors)")
+    info = commands.add_parser("info", help="print a model's configuration and how it was trained", formatter_class=formatter)
+    info.add_argument("model", nargs="?", default=None, help=MODEL_HELP)
     info.set_defaults(handler=run_info)
     _add_train_parser(commands)
     export = commands.add_parser("export", help="write a training run's completion network as a model file", formatter_class=formatter)
     export.add_argument("run_dir", type=Path, metavar="RUN", help="training run folder")
     export.add_argument("-o", "--output", type=Path, required=True, help="model file to write (.safetensors)")
     export.add_argument("--fp16", action="store_true", help="store weights as float16 (half the size)")
-    export.add_argument("--working-short-side", type=_positive_int, help="recorded in the model config (default: the middle "
+    export.add_argument("--working-short-side", type=_value_parser("working_short_side"), help="recorded in the model config (default: the middle "
                         "of the training resize range); completion itself scales each hole's window by the hole's depth")
     export.set_defaults(handler=run_export)
     average = commands.add_parser("average", help="the mean of several model files' weights (stochastic weight averaging)",
@@ -174,15 +132,15 @@ def build_parser() -> argparse.ArgumentParser:
     average.set_defaults(handler=run_average)
     widen = commands.add_parser("widen", help="the same network with more channels (Net2WiderNet), to train on from where it is",
                                 formatter_class=formatter)
-    widen.add_argument("model", type=Path, nargs="?", default=None, metavar="MODEL", help="model file (.safetensors); default: the bundled model")
-    widen.add_argument("--width", type=_positive_float, required=True, help="the new width multiplier (1 = Table 2), at least the model's")
+    widen.add_argument("model", nargs="?", default=None, metavar="MODEL", help=MODEL_HELP)
+    widen.add_argument("--width", type=_width, required=True, help="the new width multiplier (1 = Table 2), at least the model's")
     widen.add_argument("-o", "--output", type=Path, required=True, help="new model file (.safetensors)")
-    widen.add_argument("--seed", type=int, default=0, help="chooses the copied channels, their shares and the noise")
-    widen.add_argument("--noise", type=float, default=0.01, help="noise on the copies' weights, relative to each layer's spread (0: exactly the same function)")
+    widen.add_argument("--seed", type=_natural_int, default=0, help="chooses the copied channels, their shares and the noise")
+    widen.add_argument("--noise", type=_fraction, default=0.01, help="noise on the copies' weights, a fraction of each layer's spread in [0, 1] (0: exactly the same function)")
     widen.set_defaults(handler=run_widen)
     onnx = commands.add_parser("export-onnx", help="write a model file as an ONNX graph (fp32, or int8 calibrated on photos)",
                                formatter_class=formatter)
-    onnx.add_argument("model", type=Path, nargs="?", default=None, metavar="MODEL", help="model file (.safetensors); default: the bundled model")
+    onnx.add_argument("model", nargs="?", default=None, metavar="MODEL", help=MODEL_HELP)
     onnx.add_argument("-o", "--output", type=Path, required=True, help="new .onnx file")
     onnx.add_argument("--int8", action="store_true", help="static int8 quantization (QDQ, per-channel), calibrated on --calibration-data")
     onnx.add_argument("--calibration-data", type=Path, help="folder of photos for the int8 calibration")
@@ -192,11 +150,12 @@ def build_parser() -> argparse.ArgumentParser:
                                 "served by the package: no CDN, no telemetry.", formatter_class=formatter)
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (0.0.0.0 makes it reachable from other machines)")
     serve.add_argument("--port", type=_port, default=7860, help="port")
-    serve.add_argument("--model", type=Path, default=None, help="model file (.safetensors or .onnx); default: the bundled model")
+    serve.add_argument("--model", default=None, help=MODEL_HELP + " (.onnx with --backend onnx); with no --model the page "
+                       "offers both bundled models")
     serve.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
     serve.add_argument("--backend", choices=BACKENDS, default="torch", help="torch or onnx")
     serve.add_argument("--precision", choices=PRECISIONS, default="auto", help="see glcic complete")
-    serve.add_argument("--max-upload-mb", type=_positive_float, default=20.0, help="refuse larger uploads (413)")
+    serve.add_argument("--max-upload-mb", type=_megabytes, default=20.0, help="refuse larger uploads (413)")
     serve.add_argument("--max-pixels", type=_positive_int, default=50_000_000, help="refuse larger images (413), checked before decoding")
     serve.add_argument("--workers", type=_positive_int, default=1, help="completions running at once")
     serve.add_argument("--queue-size", type=_natural_int, default=4, help="requests that may wait; more get 503 with Retry-After")
@@ -217,15 +176,17 @@ def _add_evaluation_parsers(commands, formatter) -> None:
     )
     evaluate.add_argument("--data", type=Path, required=True, help="folder of ground-truth images (searched recursively)")
     evaluate.add_argument("-o", "--output", type=Path, required=True, help="new (or empty) output folder")
-    evaluate.add_argument("--model", type=Path, help="model file (default: the bundled model)")
+    evaluate.add_argument("--model", default=None, help=MODEL_HELP)
     evaluate.add_argument("--no-model", action="store_true", help="classical methods only: skip the glcic methods")
     evaluate.add_argument("--protocol", choices=list_protocols(), default="paper", help="mask protocol")
     evaluate.add_argument("--seed", type=_natural_int, default=0, help="seed of the mask set")
     evaluate.add_argument("--masks", type=Path, help="reuse the mask set saved in this folder (OUT/masks of an earlier run)")
     evaluate.add_argument("--methods", default=",".join(list_methods()), help="comma-separated methods")
     evaluate.add_argument("--limit", type=_positive_int, help="use only the first N images")
-    evaluate.add_argument("--per-image", type=_positive_int, default=1, help="(crop, hole) pairs per image: the centre crop, then random crops at random scales")
+    evaluate.add_argument("--per-image", type=_value_parser("per_image"), default=1, help="(crop, hole) pairs per image: the centre crop, then random crops at random scales")
     evaluate.add_argument("--sheet-images", type=_natural_int, default=4, help="images in comparison.png")
+    evaluate.add_argument("--no-judge", action="store_true", help="skip the realism judge (a small CNN trained per method: about 30 s each)")
+    evaluate.add_argument("--judge-steps", type=_positive_int, default=300, help="training steps of each of the judge's two folds")
     evaluate.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     evaluate.add_argument("--no-progress", action="store_true", help="no progress bars")
     evaluate.set_defaults(handler=run_evaluate)
@@ -238,10 +199,10 @@ def _add_evaluation_parsers(commands, formatter) -> None:
         "network with random weights (time does not depend on weights).",
     )
     bench.add_argument("--model", type=Path, help="model file (default: random full-width network)")
-    bench.add_argument("--sizes", type=_positive_int, nargs="+", default=[512, 768, 1024], help="square image sides")
+    bench.add_argument("--sizes", type=_value_parser("bench_size"), nargs="+", default=[512, 768, 1024], help="square image sides")
     bench.add_argument("--devices", nargs="+", help="default: cpu, and cuda when available")
     bench.add_argument("--repeats", type=_positive_int, default=3, help="timed runs per cell (after one warm-up)")
-    bench.add_argument("--width", type=_positive_float, default=1.0, help="width of the random network")
+    bench.add_argument("--width", type=_width, default=1.0, help="width of the random network")
     bench.add_argument("-o", "--output", type=Path, help="also write the table to this new Markdown file")
     bench.add_argument("--json", type=Path, help="also write the rows {device, backend, precision, size, seconds, gflops_per_s, reference} to this new JSON file")
     bench.set_defaults(handler=run_bench)
@@ -422,15 +383,17 @@ def run_complete(args) -> int:
 
 
 def run_info(args) -> int:
-    from glcic.model_file import read_model_file
+    from glcic.model_file import check_tensors, model_source, read_model_file
 
-    tensors, config = read_model_file(args.model)
+    source = model_source(args.model)
+    print(f"glcic: {source}", file=sys.stderr)
+    tensors, config = read_model_file(source)
     parameters = sum(t.numel() for name, t in tensors.items() if not name.endswith("num_batches_tracked"))
     print(config.to_json())
     print(f"tensors: {len(tensors)}, values: {parameters:,}")
-    not_finite = [name for name, t in tensors.items() if t.is_floating_point() and not bool(t.isfinite().all())]
-    if not_finite:
-        print(f"glcic: warning: NaN or infinite weights in {', '.join(not_finite[:5])}: this model cannot be loaded", file=sys.stderr)
+    broken = check_tensors(tensors)
+    if broken:
+        print(f"glcic: error: this model is broken: it {broken}; glcic refuses to load it", file=sys.stderr)
         return 1
     return 0
 
@@ -547,15 +510,13 @@ def run_average(args) -> int:
 
 
 def run_widen(args) -> int:
-    from glcic.model_file import bundled_model_path
+    from glcic.model_file import model_source
     from glcic.training.widening import widen_model
 
     _check_model_output(args.output, ".safetensors", "model file")
     if args.output.exists():
         raise GlcicError(f"{args.output} exists; choose a new file name")
-    if args.noise < 0:
-        raise GlcicError(f"--noise must be >= 0, got {args.noise}")
-    source = args.model if args.model is not None else bundled_model_path()
+    source = model_source(args.model)
     config = widen_model(source, args.width, args.output, seed=args.seed, noise=args.noise)
     print(f"wrote {args.output}: {source} at width {config.width}; train on it with glcic train --fine-tune {args.output} --width {config.width}",
           file=sys.stderr)
@@ -581,7 +542,13 @@ def run_serve(args) -> int:
             probe.bind((args.host, args.port))
     except OSError as error:
         raise GlcicError(f"cannot serve on {args.host}:{args.port}: {error.strerror or error}") from None
-    model = load_model(args.model, device=args.device, backend=args.backend, precision=args.precision)
+    from glcic.config import BUNDLED_MODELS
+
+    if args.model is None:  # both bundled models (those installed), the default first; the page offers the choice
+        names = [DEFAULT_MODEL, *(name for name in BUNDLED_MODELS if name != DEFAULT_MODEL and BUNDLED_MODELS[name].is_file())]
+    else:
+        names = [args.model]
+    model = {str(name): load_model(name, device=args.device, backend=args.backend, precision=args.precision) for name in names}
     limits = Limits(round(args.max_upload_mb * 2**20), args.max_pixels, args.workers, args.queue_size)
     app = create_app(model, limits)
     host = f"[{args.host}]" if ":" in args.host else args.host
@@ -623,9 +590,16 @@ def run_evaluate(args) -> int:
         from glcic.model_file import load_model
 
         model = load_model(args.model, device=args.device)  # None: the bundled model
+    from glcic.evaluation import list_methods
+    from glcic.evaluation.judge import JudgeSettings
+
     methods = [name.strip() for name in args.methods.split(",") if name.strip()]
+    if not methods:
+        raise GlcicError(f"--methods names no method; choose from {', '.join(list_methods())}")
+    judge = None if args.no_judge else JudgeSettings(steps=args.judge_steps, seed=args.seed)
     result = evaluate(args.data, args.output, model=model, protocol=args.protocol, seed=args.seed, masks=args.masks,
-                      methods=methods, limit=args.limit, per_image=args.per_image, sheet_images=args.sheet_images, progress=not args.no_progress)
+                      methods=methods, limit=args.limit, per_image=args.per_image, sheet_images=args.sheet_images,
+                      progress=not args.no_progress, judge=judge)
     print((args.output / "summary.md").read_text())
     for name, reason in result.skipped.items():
         print(f"glcic: note: skipped {name}: {reason}", file=sys.stderr)
@@ -643,8 +617,9 @@ def run_bench(args) -> int:
             raise GlcicError(f"{path} exists; choose a new file name")
     width = args.width
     if args.model is not None:
-        from glcic.model_file import read_model_file
+        from glcic.model_file import model_source, read_model_file
 
+        args.model = model_source(args.model)
         width = read_model_file(args.model)[1].width
     rows = bench_rows(args.model, args.sizes, args.devices, args.repeats, width, progress=lambda line: print(line, file=sys.stderr))
     table = table4(rows, width)

@@ -1,8 +1,8 @@
 """Frozen configuration dataclasses, saved as JSON with every model file.
 
 `ModelConfig` describes an inference model: the completion network's architecture and width, and
-what it was trained with (mean pixel, resolution, holes). `DiscriminatorConfig` sizes the context
-discriminators of Table 3; its presets are the paper's general (256/128) and face (160/96) settings.
+what it was trained with (mean pixel, resolution, holes). The context discriminators' sizes live with
+them, in `glcic.models.discriminators.DiscriminatorConfig`.
 """
 
 from __future__ import annotations
@@ -10,9 +10,15 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-MAX_FEATURE_SIDE = 5  # the context discriminators halve their input until it is at most this many px
+ASSETS = Path(__file__).parent / "assets"
+# The models that ship with glcic, by name (each has its card, assets/MODEL_CARD_NAME.md): `accurate`
+# has the smallest hole error (reconstruction loss only, the paper's "weighted MSE only" ablation);
+# `realistic` was trained against the context discriminators, as the paper.
+BUNDLED_MODELS = {"accurate": ASSETS / "glcic-accurate.safetensors", "realistic": ASSETS / "glcic-realistic.safetensors"}
+DEFAULT_MODEL = "accurate"  # what --model defaults to; the README says why
 MAX_WIDTH = 4.0  # a width multiplier beyond this is not a model anyone trained: refused before building it
 MODEL_FORMAT_VERSION = 2  # bump when a model file changes in a way old readers cannot load (2: working_short_side)
 
@@ -68,23 +74,3 @@ class ModelConfig:
         if unknown:
             raise ValueError(f"unknown model config keys {unknown}; known: {sorted(known)}")
         return cls(**data)
-
-
-@dataclass(frozen=True)
-class DiscriminatorConfig:
-    global_size: int = 256  # side the whole image is resized to for the global discriminator
-    local_size: int = 128  # side of the local patch centred on the hole
-    width: float = 1.0  # channel multiplier of both discriminators
-    use_global: bool = True  # ablation switches (Fig. 6)
-    use_local: bool = True
-
-    def build(self):
-        from glcic.models.discriminators import ContextDiscriminator
-
-        return ContextDiscriminator(self.global_size, self.local_size, self.width, self.use_global, self.use_local)
-
-
-DISCRIMINATOR_PRESETS: dict[str, DiscriminatorConfig] = {
-    "paper": DiscriminatorConfig(global_size=256, local_size=128),  # section 3.2, Table 3
-    "faces": DiscriminatorConfig(global_size=160, local_size=96),  # section 4.5: one conv fewer in global
-}

@@ -2,8 +2,8 @@
 
 - `resolve_device("auto")` picks CUDA when it is there, else the CPU; a device that is not there is
   an error that names it.
-- `resolve_precision("auto", device)` picks bf16 where it is fast (GPUs; CPUs with AMX, and for
-  inference CPUs with AVX512-BF16) and fp32 elsewhere: on AVX-512 CPUs without bf16 instructions,
+- `resolve_precision("auto", device)` picks bf16 where it is fast (GPUs; CPUs with AMX or
+  AVX512-BF16) and fp32 elsewhere: on AVX-512 CPUs without bf16 instructions,
   PyTorch's bf16 convolutions are emulated and run several times slower than fp32 (measured: see
   the README's benchmark tables).
 - `autocast(device, precision)` is the context the network runs in.
@@ -53,21 +53,17 @@ def cpu_bf16_flags() -> frozenset[str]:
     return frozenset({"amx_bf16"}) if torch.backends.cpu.get_cpu_capability() == "AMX" else frozenset()
 
 
-def cpu_has_amx() -> bool:
-    return bool({"amx_bf16", "amx_tile"} & cpu_bf16_flags())
-
-
-def cpu_has_fast_bf16_inference() -> bool:
-    """AMX, or AVX512-BF16: measured here, bf16 inference ran 1.8x faster than fp32 on an AVX512-BF16
-    CPU, and 4-7x slower on an AVX-512 CPU without it (emulated)."""
+def cpu_has_fast_bf16() -> bool:
+    """AMX, or AVX512-BF16 (native bf16 instructions); without them PyTorch emulates bf16, which
+    runs several times slower than fp32 (docs/benchmarks.md has the measurements per CPU kind)."""
     return bool(cpu_bf16_flags())
 
 
-def resolve_precision(precision: str, device, backend: str = "torch", training: bool = False) -> str:
+def resolve_precision(precision: str, device, backend: str = "torch") -> str:
     """The concrete precision for `precision` ("auto" decided here) on `device` with `backend`.
 
-    auto: bf16 on GPUs; on CPUs, bf16 with AMX, and for inference also with AVX512-BF16 (training
-    in bf16 was only measured faster with AMX); fp32 everywhere else."""
+    auto: bf16 on GPUs and on CPUs with native bf16 instructions (AMX or AVX512-BF16), for
+    inference and training alike; fp32 everywhere else."""
     if precision not in PRECISIONS:
         raise GlcicError(f"unknown precision {precision!r}; choose one of {list(PRECISIONS)}")
     if precision == "auto":
@@ -75,8 +71,7 @@ def resolve_precision(precision: str, device, backend: str = "torch", training: 
             return "fp32"
         if device.type == "cuda":
             return "bf16"
-        fast = cpu_has_amx() if training else cpu_has_fast_bf16_inference()
-        return "bf16" if device.type == "cpu" and fast else "fp32"
+        return "bf16" if device.type == "cpu" and cpu_has_fast_bf16() else "fp32"
     if precision == "fp16" and device.type == "cpu":
         raise GlcicError("fp16 is for GPUs; on the CPU use bf16 (fast with AMX only) or fp32")
     if precision == "int8" and backend != "onnx":

@@ -25,7 +25,8 @@ from glcic.models.completion import CompletionNetwork, fuse_batchnorm
 from glcic.devices import BACKENDS  # noqa: E402 - re-exported
 
 CONFIG_KEY = "glcic.config"
-BUNDLED_MODEL = Path(__file__).parent / "assets" / "glcic-cpu.safetensors"  # see assets/MODEL_CARD.md
+from glcic.config import BUNDLED_MODELS, DEFAULT_MODEL  # noqa: E402 - the bundled models by name
+MAX_WEIGHT = 1e4  # trained weights are below 100; past this, activations overflow float16 / float32 within a few layers
 _PICKLE_MAGIC = (b"PK\x03\x04", b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05")  # zip (torch.save) or raw pickle
 
 
@@ -53,12 +54,15 @@ class CompletionModel:
         if self.backend == "onnx":
             from glcic.onnx_backend import run_session
 
-            return run_session(self.network, batch)
-        tensor = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32))
-        tensor = tensor.to(self.device, self.network.output.weight.dtype).contiguous(memory_format=torch.channels_last)
-        with torch.inference_mode():
-            output = self.network(tensor)
-        return output.float().cpu().numpy()
+            output = run_session(self.network, batch)
+        else:
+            tensor = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32))
+            tensor = tensor.to(self.device, self.network.output.weight.dtype).contiguous(memory_format=torch.channels_last)
+            with torch.inference_mode():
+                output = self.network(tensor).float().cpu().numpy()
+        if not np.isfinite(output).all():  # nothing black or NaN is ever composited into a photo
+            raise ModelFileError("the model computed NaN or infinite values: its weights are broken (glcic info MODEL checks a file)")
+        return output
 
 
 def save_model(
@@ -76,6 +80,9 @@ def save_model(
         name: (t.detach().to("cpu", dtype) if t.is_floating_point() else t.detach().cpu()).contiguous()
         for name, t in network.state_dict().items()
     }
+    broken = check_tensors(tensors)
+    if broken:
+        raise ModelFileError(f"refusing to write {path}: {broken}")
     write_atomic(path, save(tensors, metadata={CONFIG_KEY: config.to_json()}))
 
 
@@ -109,6 +116,21 @@ def read_model_file(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], M
     return tensors, config
 
 
+def check_tensors(tensors: dict[str, torch.Tensor]) -> str | None:
+    """What is wrong with a completion network's weights, or None: NaN or infinite values, a batch-norm
+    running variance below zero, or weights so large that the network's output overflows."""
+    not_finite = [n for n, t in tensors.items() if t.is_floating_point() and not bool(torch.isfinite(t).all())]
+    if not_finite:
+        return f"holds NaN or infinite weights (in {', '.join(not_finite[:3])})"
+    negative = [n for n, t in tensors.items() if n.endswith("running_var") and bool((t < 0).any())]
+    if negative:
+        return f"holds a negative batch-norm running variance (in {', '.join(negative[:3])})"
+    huge = [n for n, t in tensors.items() if t.is_floating_point() and t.numel() and float(t.abs().max()) > MAX_WEIGHT]
+    if huge:
+        return f"holds weights over {MAX_WEIGHT:g} in magnitude (in {', '.join(huge[:3])}), which overflow the network"
+    return None
+
+
 def load_network(path: str | os.PathLike) -> tuple[CompletionNetwork, ModelConfig]:
     """The trainable `CompletionNetwork` (float32, CPU, train mode) and config stored in a model file."""
     tensors, config = read_model_file(path)
@@ -126,24 +148,38 @@ def load_network(path: str | os.PathLike) -> tuple[CompletionNetwork, ModelConfi
     not_float = [n for n, t in tensors.items() if expected[n].is_floating_point() and not t.is_floating_point()]
     if not_float:
         raise ModelFileError(f"{path}: weights must be floating point, but {not_float[:3]} are {tensors[not_float[0]].dtype}")
-    not_finite = [n for n, t in tensors.items() if t.is_floating_point() and not bool(torch.isfinite(t).all())]
-    if not_finite:
-        raise ModelFileError(f"{path} holds NaN or infinite weights (in {', '.join(not_finite[:3])}): the file is corrupt, "
-                             "or it was exported from a run that diverged")
+    broken = check_tensors(tensors)
+    if broken:
+        raise ModelFileError(f"{path} {broken}: the file is corrupt, or it was exported from a run that diverged")
     network.load_state_dict(tensors)
     return network, config
 
 
-def bundled_model_path() -> Path:
-    """The model that ships with glcic (trained with `glcic train`; see assets/MODEL_CARD.md)."""
-    if not BUNDLED_MODEL.is_file():
-        raise ModelFileError(f"the bundled model is missing from this installation ({BUNDLED_MODEL}); pass --model PATH")
-    return BUNDLED_MODEL
+def bundled_model_path(name: str = DEFAULT_MODEL) -> Path:
+    """The file of the bundled model `name` (trained with `glcic train`; see assets/MODEL_CARD_NAME.md)."""
+    if name not in BUNDLED_MODELS:
+        raise ModelFileError(f"no bundled model is called {name!r}; choose one of {sorted(BUNDLED_MODELS)} or give a file")
+    path = BUNDLED_MODELS[name]
+    if not path.is_file():
+        raise ModelFileError(f"the bundled model {name!r} is missing from this installation ({path}); pass --model PATH")
+    return path
+
+
+def model_source(model: str | os.PathLike | None) -> Path:
+    """Where a model comes from: None is the default bundled model, a bundled model's name
+    (`accurate`, `realistic`) is that model, anything else is a file path (write ./accurate for a
+    file of that name)."""
+    if model is None:
+        return bundled_model_path()
+    if isinstance(model, str) and model in BUNDLED_MODELS:
+        return bundled_model_path(model)
+    return Path(model)
 
 
 def load_model(path: str | os.PathLike | None = None, *, device: str | torch.device = "cpu", backend: str = "torch",
                precision: str = "fp32") -> CompletionModel:
-    """Load a model file for inference (the bundled model when `path` is None): nothing unpickled.
+    """Load a model for inference: `path` is a file, a bundled model's name, or None for the default
+    bundled model (`model_source`). Nothing is unpickled.
 
     device: "cpu", "cuda", "cuda:N" or "auto"; backend: "torch" or "onnx" (a model file is
     converted in memory, or an exported .onnx file is read); precision: "auto" (torch: bf16 on GPUs
@@ -155,7 +191,7 @@ def load_model(path: str | os.PathLike | None = None, *, device: str | torch.dev
         raise ModelFileError(f"unknown backend {backend!r}; choose one of {list(BACKENDS)}")
     device = resolve_device(device)
     requested, precision = precision, resolve_precision(precision, device, backend)
-    source = bundled_model_path() if path is None else Path(path)
+    source = model_source(path)
     if backend == "onnx":
         from glcic.onnx_backend import load_onnx
 

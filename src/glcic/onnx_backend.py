@@ -41,10 +41,10 @@ def onnx_bytes(model_path: str | os.PathLike | None) -> tuple[bytes, ModelConfig
     import warnings
 
     onnx, _ = _require()
-    from glcic.model_file import bundled_model_path, load_network
+    from glcic.model_file import load_network, model_source
     from glcic.models.completion import fuse_batchnorm, subpixel_upsampling
 
-    network, config = load_network(bundled_model_path() if model_path is None else model_path)
+    network, config = load_network(model_source(model_path))
     fused = subpixel_upsampling(fuse_batchnorm(network.eval()))
     buffer = io.BytesIO()
     axes = {0: "batch", 2: "height", 3: "width"}

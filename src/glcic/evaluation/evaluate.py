@@ -3,7 +3,7 @@
 Writes into a new (or empty) output folder:
 
     masks/                  the mask set (PNG, white = hole) and maskset.json: reusable with --masks
-    results.csv             one row per image and method: hole_l1, psnr, ssim, seconds
+    results.csv             one row per image and method: hole_l1, psnr, ssim, detail, judge, seconds
     summary.md              the mean of each metric per method, as a Markdown table
     summary.json            the same, for programs
     comparison.png          input with hole | each method | original, for the first few images
@@ -12,6 +12,7 @@ Writes into a new (or empty) output folder:
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import os
 import time
@@ -22,7 +23,8 @@ import numpy as np
 
 from glcic.errors import GlcicError
 from glcic.evaluation.baselines import Context, get_method, list_methods, run_method, unavailable_reason
-from glcic.evaluation.metrics import compute_all, higher_is_better, list_metrics, metric_title
+from glcic.evaluation.judge import JudgeSettings
+from glcic.evaluation.metrics import compute_all, higher_is_better, metric_title, pair_metrics
 from glcic.evaluation.protocols import Protocol, get_protocol, load_mask_set, make_mask_set, save_mask_set
 
 @dataclass
@@ -35,6 +37,11 @@ class Evaluation:
     output: Path
     intervals: dict[str, dict[str, list[float]]] | None = None  # method -> metric -> [low, high], 95 % bootstrap
     differences: dict[str, dict[str, dict[str, list[float]]]] | None = None  # "a - b" -> metric -> {mean, low, high}
+    metrics: list[str] | None = None  # the metrics reported (the judge only where it ran)
+    notes: list[str] | None = None  # what a reader must know about these numbers (few pairs, judge not run)
+
+
+FEW_PAIRS = 30  # below this many pairs, intervals are too wide to tell methods apart: the summary says so
 
 
 BOOTSTRAP_RESAMPLES = 2000
@@ -146,10 +153,12 @@ def evaluate(
     per_image: int = 1,
     sheet_images: int = 4,
     progress: bool = True,
+    judge: JudgeSettings | None = JudgeSettings(),
 ) -> Evaluation:
     """Every method on the same (image crop, hole) pairs; `per_image` pairs per photo (see `crop_pairs`).
     Means come with 95 % bootstrap intervals, and each glcic method with its paired difference to
-    every other method."""
+    every other method. `judge`: the realism judge's settings (glcic.evaluation.judge), None to
+    skip it."""
     data, output = Path(data), Path(output)
     check_output_folder(output)
     chosen = [get_method(name) for name in (methods or list_methods())]
@@ -171,7 +180,7 @@ def evaluate(
     output.mkdir(parents=True, exist_ok=True)  # like a training run folder
     try:
         return _evaluate_into(output, data, model, spec, seed, names, images, holes, per_image, chosen, photo_names,
-                              unreadable, sheet_images, progress)
+                              unreadable, sheet_images, progress, judge)
     except BaseException:
         if created:  # a failed or interrupted run leaves no partial folder behind
             import shutil
@@ -181,25 +190,45 @@ def evaluate(
 
 
 def _evaluate_into(output, data, model, spec, seed, names, images, holes, per_image, chosen, photo_names, unreadable,
-                   sheet_images, progress) -> Evaluation:
+                   sheet_images, progress, judge) -> Evaluation:
     from tqdm import tqdm
+
+    from glcic.evaluation.judge import judge_values, pair_patches
 
     save_mask_set(output / "masks", spec, seed, names, holes, per_image)
 
     context = Context(model=model, seed=seed)
     skipped = {m.name: reason for m in chosen if (reason := unavailable_reason(m, context))}
     runnable = [m for m in chosen if m.name not in skipped]
+    photos = [index // per_image for index in range(len(names))]  # crop_pairs makes per_image pairs per photo, in order
+    notes = []
+    if judge is not None and len(set(photos)) < 2:
+        notes.append("The realism judge was not run: it needs pairs from at least two photos (it scores photos it did not train on).")
+        judge = None
+    if len(names) < FEW_PAIRS:
+        notes.append(f"Only {len(names)} pairs: the intervals are wide, and methods this close cannot be told apart; "
+                     f"use at least {FEW_PAIRS} (--per-image, more photos) before drawing conclusions.")
+    real_patches = np.stack([pair_patches(image, hole, index, seed) for index, (image, hole) in enumerate(zip(images, holes))]) if judge else None
     rows, completions = [], {m.name: [] for m in runnable}
     for method in runnable:
-        for name, image, hole in tqdm(list(zip(names, images, holes)), desc=method.name, unit="image", disable=not progress or None):
+        fake_patches = []
+        method_rows = []
+        for index, (name, image, hole) in enumerate(tqdm(list(zip(names, images, holes)), desc=method.name, unit="image",
+                                                         disable=not progress or None)):
             start = time.perf_counter()
             completed = run_method(method, image, hole, context)
             seconds = time.perf_counter() - start
-            rows.append({"image": name, "method": method.name, **compute_all(image, completed, hole), "seconds": seconds})
+            method_rows.append({"image": name, "method": method.name, **compute_all(image, completed, hole), "seconds": seconds})
+            if judge:
+                fake_patches.append(pair_patches(completed, hole, index, seed))
             if len(completions[method.name]) < sheet_images:
                 completions[method.name].append(completed)
+        if judge:
+            for row, value in zip(method_rows, judge_values(real_patches, np.stack(fake_patches), photos, judge)):
+                row["judge"] = float(value)
+        rows += method_rows
 
-    metric_names = list_metrics()
+    metric_names = pair_metrics() + (["judge"] if judge else [])
     with open(output / "results.csv", "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=["image", "method", *metric_names, "seconds"])
         writer.writeheader()
@@ -210,12 +239,13 @@ def _evaluate_into(output, data, model, spec, seed, names, images, holes, per_im
         for method in runnable
     }
     intervals, differences = confidence_intervals(rows, [m.name for m in runnable], metric_names, seed)
-    result = Evaluation(spec, seed, names, means, skipped, output, intervals, differences)
+    result = Evaluation(spec, seed, names, means, skipped, output, intervals, differences, metric_names, notes)
     (output / "summary.md").write_text(summary_markdown(result, data, unreadable))
     (output / "summary.json").write_text(json.dumps({
         "protocol": spec.name, "image_size": spec.image_size, "seed": seed, "images": len(photo_names), "pairs": len(names),
-        "per_image": per_image, "data": str(data), "means": means, "intervals_95": intervals,
-        "differences_95": differences, "skipped": skipped, "unreadable": unreadable,
+        "per_image": per_image, "data": str(data), "metrics": metric_names, "means": means, "intervals_95": intervals,
+        "differences_95": differences, "skipped": skipped, "unreadable": unreadable, "notes": notes,
+        "judge": None if judge is None else dataclasses.asdict(judge),
     }, indent=2) + "\n")
     if runnable and sheet_images:
         write_comparison_sheet(output / "comparison.png", images[:sheet_images], holes[:sheet_images], completions)
@@ -223,7 +253,7 @@ def _evaluate_into(output, data, model, spec, seed, names, images, holes, per_im
 
 
 def summary_markdown(result: Evaluation, data: Path, unreadable: list[str]) -> str:
-    metric_names = list_metrics()
+    metric_names = result.metrics or pair_metrics()
     lines = [
         f"Protocol `{result.protocol.name}` ({result.protocol.description}), seed {result.seed}, "
         f"{len(result.images)} (image, hole) pairs from `{data}`. Mean per method; outside the hole every method's output is the input.",
@@ -234,7 +264,7 @@ def summary_markdown(result: Evaluation, data: Path, unreadable: list[str]) -> s
     best = {}
     for metric in metric_names:
         values = {name: means[metric] for name, means in result.means.items()}
-        if values:
+        if values and higher_is_better(metric) is not None:
             best[metric] = (max if higher_is_better(metric) else min)(values, key=values.get)
     for name, means in result.means.items():
         cells = []
@@ -255,9 +285,17 @@ def summary_markdown(result: Evaluation, data: Path, unreadable: list[str]) -> s
             cells = []
             for metric in metric_names:
                 d = entry[metric]
-                better = d["low"] > 0 if higher_is_better(metric) else d["high"] < 0
+                direction = higher_is_better(metric)
+                better = direction is not None and (d["low"] > 0 if direction else d["high"] < 0)
                 cells.append(f"{d['mean']:+.3f} [{d['low']:+.3f}, {d['high']:+.3f}]{' ✓' if better else ''}")
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    if "judge" in metric_names:
+        lines.append("\nThe judge: a small CNN trained in this run to tell each hole's patches in the original from the same "
+                     "patches completed (by photo folds: every pair is scored by a judge that never saw its photo); its accuracy "
+                     "at picking the completion of each pair, 0.5 = indistinguishable. Detail ratio: the hole's mean gradient "
+                     "in the completion over the original's there.")
+    for note in result.notes or []:
+        lines.append(f"\n**Note:** {note}")
     for name, reason in result.skipped.items():
         lines.append(f"\nSkipped `{name}`: {reason}.")
     if unreadable:

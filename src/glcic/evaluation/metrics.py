@@ -4,7 +4,13 @@
   "L1 x100"); plain NumPy, as no library has a masked L1;
 - `psnr`: scikit-image `peak_signal_noise_ratio` of the whole composite (data range 255);
 - `ssim`: scikit-image `structural_similarity` of the whole composite, RGB (channel_axis), data
-  range 255, its default 7x7 window.
+  range 255, its default 7x7 window;
+- `detail`: the detail ratio, the hole's mean gradient magnitude in the completion over the
+  original's there (Sobel on grey levels): 1 is as much detail as the photo, a blur is well below 1,
+  noise above it. L1 and PSNR reward a blur; this says how much of one a method gives. Neither
+  direction is "better", so reports mark no best for it;
+- `judge`: the realism judge's accuracy (glcic.evaluation.judge), lower is better, 0.5 the floor.
+  It is computed over all pairs at once by the evaluation, not pair by pair here.
 
 Seconds per image are measured by the evaluation, not here.
 """
@@ -24,8 +30,8 @@ class Metric:
     """A metric and what a report needs to know about it: which direction is better, its unit."""
 
     name: str
-    function: Callable[[np.ndarray, np.ndarray, np.ndarray], float]  # (truth, completed, hole) -> value
-    higher_is_better: bool
+    function: Callable[[np.ndarray, np.ndarray, np.ndarray], float] | None  # (truth, completed, hole) -> value
+    higher_is_better: bool | None  # None: no direction is better (reports mark no best)
     title: str  # a report's column heading
 
     def __call__(self, truth: np.ndarray, completed: np.ndarray, hole: np.ndarray) -> float:
@@ -35,13 +41,13 @@ class Metric:
 _METRICS = Registry("metric")
 
 
-def register_metric(name: str, *, higher_is_better: bool, title: str | None = None):
+def register_metric(name: str, *, higher_is_better: bool | None, title: str | None = None):
     """Decorator: register `function(truth, completed, hole) -> float` as metric `name`; reports
     mark the best method by `higher_is_better` and head its column with `title` (default: the name)."""
 
     def decorate(function):
-        heading = f"{title or name} ({'higher' if higher_is_better else 'lower'} is better)"
-        return _METRICS.register(name, Metric(name, function, higher_is_better, heading))
+        direction = {True: " (higher is better)", False: " (lower is better)", None: ""}[higher_is_better]
+        return _METRICS.register(name, Metric(name, function, higher_is_better, f"{title or name}{direction}"))
 
     return decorate
 
@@ -82,9 +88,37 @@ def ssim(truth: np.ndarray, completed: np.ndarray, hole: np.ndarray) -> float:
     return float(structural_similarity(truth, completed, channel_axis=2, data_range=255))
 
 
+DETAIL_FLOOR = 1.0  # mean Sobel magnitude (grey levels) below which an original's hole counts as flat
+
+
+def gradient_magnitude(image: np.ndarray) -> np.ndarray:
+    """(H, W) Sobel gradient magnitude of an (H, W, 3) uint8 RGB image's grey levels."""
+    import cv2
+
+    grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    return cv2.magnitude(cv2.Sobel(grey, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(grey, cv2.CV_32F, 0, 1, ksize=3))
+
+
+@register_metric("detail", higher_is_better=None, title="detail ratio (1 = as the photo)")
+def detail(truth: np.ndarray, completed: np.ndarray, hole: np.ndarray) -> float:
+    if not hole.any():
+        raise ValueError("detail needs a non-empty hole")
+    original = float(gradient_magnitude(truth)[hole].mean())
+    return float(gradient_magnitude(completed)[hole].mean()) / max(original, DETAIL_FLOOR)
+
+
+_METRICS.register("judge", Metric("judge", None, False, "judge accuracy (lower is better, 0.5 = indistinguishable)"))
+
+
 def metric_title(name: str) -> str:
     return get_metric(name).title
 
 
 def compute_all(truth: np.ndarray, completed: np.ndarray, hole: np.ndarray) -> dict[str, float]:
-    return {name: metric(truth, completed, hole) for name, metric in _METRICS.items()}
+    """Every pair-by-pair metric of one completion (the judge's accuracy is computed by the evaluation)."""
+    return {name: metric(truth, completed, hole) for name, metric in _METRICS.items() if metric.function is not None}
+
+
+def pair_metrics() -> list[str]:
+    """The metrics `compute_all` gives."""
+    return [name for name, metric in _METRICS.items() if metric.function is not None]

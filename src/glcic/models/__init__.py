@@ -1,6 +1,18 @@
-"""The paper's networks: the completion network (Table 2) and the context discriminators (Table 3)."""
+"""The paper's networks: the completion network (Table 2) and the context discriminators (Table 3).
 
-from glcic.models.completion import CompletionNetwork, fuse_batchnorm
-from glcic.models.discriminators import ContextDiscriminator, GlobalDiscriminator, LocalDiscriminator
+Names are imported on first use, so that `glcic.models.discriminator_config` loads without torch."""
 
-__all__ = ["CompletionNetwork", "ContextDiscriminator", "GlobalDiscriminator", "LocalDiscriminator", "fuse_batchnorm"]
+import importlib
+
+_EXPORTS = {
+    "CompletionNetwork": "glcic.models.completion", "fuse_batchnorm": "glcic.models.completion",
+    "ContextDiscriminator": "glcic.models.discriminators", "GlobalDiscriminator": "glcic.models.discriminators",
+    "LocalDiscriminator": "glcic.models.discriminators",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'glcic.models' has no attribute {name!r}")

@@ -11,6 +11,15 @@ which gives the paper's settings:
 `ContextDiscriminator` concatenates the two 1024-d outputs (2048) and maps them with one fully
 connected layer to the probability that the image is real. Either branch can be switched off for the
 ablation of Fig. 6 (global only, local only).
+
+Normalisation (`norm`): "batch" is the paper's batch norm after every conv. "spectral" replaces it
+with spectral normalisation of every conv and fully connected layer (Miyato et al. 2018), the usual
+choice of later inpainting GANs; "none" has neither. A discriminator with batch norm can tell a
+batch of real images from a batch of completions by their statistics alone when the two come in
+separate batches (the training config's `discriminator_batch` says how they come).
+
+`DiscriminatorConfig` (glcic.models.discriminator_config, which loads no torch) sizes them; its
+presets are the paper's general (256/128) and face (160/96) settings.
 """
 
 from __future__ import annotations
@@ -22,7 +31,8 @@ from torch import nn
 
 from glcic.models.completion import scaled_channels
 
-from glcic.config import MAX_FEATURE_SIDE  # noqa: E402 - stop halving once the feature map is this small (see module docstring)
+from glcic.models.discriminator_config import DISCRIMINATOR_PRESETS, MAX_FEATURE_SIDE, NORMS, DiscriminatorConfig  # noqa: F401
+
 MAX_CHANNELS = 512
 FEATURES = 1024  # each discriminator's output size
 
@@ -45,23 +55,27 @@ def feature_side(input_size: int, convs: int) -> int:
 class ConvDiscriminator(nn.Module):
     """Shared body of the local and global discriminators: (B, 3, S, S) -> (B, 1024)."""
 
-    def __init__(self, input_size: int, width: float = 1.0, convs: int | None = None):
+    def __init__(self, input_size: int, width: float = 1.0, convs: int | None = None, norm: str = "batch"):
         super().__init__()
+        if norm not in NORMS:
+            raise ValueError(f"unknown discriminator norm {norm!r}; choose one of {list(NORMS)}")
         self.input_size = input_size
         self.convs = conv_count(input_size) if convs is None else convs
         layers: list[nn.Module] = []
         in_channels = 3
         for index in range(self.convs):
             out_channels = scaled_channels(min(64 * 2**index, MAX_CHANNELS), width)
-            layers += [
-                nn.Conv2d(in_channels, out_channels, 5, stride=2, padding=2),
-                nn.BatchNorm2d(out_channels),
-                nn.ReLU(inplace=True),
-            ]
+            conv = nn.Conv2d(in_channels, out_channels, 5, stride=2, padding=2)
+            if norm == "batch":
+                layers += [conv, nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True)]
+            else:
+                layers += [spectral(conv) if norm == "spectral" else conv, nn.ReLU(inplace=True)]
             in_channels = out_channels
         self.features = nn.Sequential(*layers)
         self.fc_inputs = in_channels * feature_side(input_size, self.convs) ** 2
         self.fc = nn.Linear(self.fc_inputs, FEATURES)
+        if norm == "spectral":
+            self.fc = spectral(self.fc)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.shape[1:] != (3, self.input_size, self.input_size):
@@ -69,18 +83,23 @@ class ConvDiscriminator(nn.Module):
         return self.fc(self.features(x).flatten(1))  # (B, 1024)
 
 
+def spectral(layer: nn.Module) -> nn.Module:
+    """`layer` with its weight spectrally normalised (one power iteration per training forward)."""
+    return nn.utils.parametrizations.spectral_norm(layer)
+
+
 class LocalDiscriminator(ConvDiscriminator):
     """Looks at a patch centred on the completed region (128 px in the paper, 96 px for faces)."""
 
-    def __init__(self, input_size: int = 128, width: float = 1.0, convs: int | None = None):
-        super().__init__(input_size, width, convs)
+    def __init__(self, input_size: int = 128, width: float = 1.0, convs: int | None = None, norm: str = "batch"):
+        super().__init__(input_size, width, convs, norm)
 
 
 class GlobalDiscriminator(ConvDiscriminator):
     """Looks at the whole image, resized to `input_size` (256 px in the paper, 160 px for faces)."""
 
-    def __init__(self, input_size: int = 256, width: float = 1.0, convs: int | None = None):
-        super().__init__(input_size, width, convs)
+    def __init__(self, input_size: int = 256, width: float = 1.0, convs: int | None = None, norm: str = "batch"):
+        super().__init__(input_size, width, convs, norm)
 
 
 class ContextDiscriminator(nn.Module):
@@ -98,13 +117,16 @@ class ContextDiscriminator(nn.Module):
         width: float = 1.0,
         use_global: bool = True,
         use_local: bool = True,
+        norm: str = "batch",
     ):
         super().__init__()
         if not (use_global or use_local):
             raise ValueError("ContextDiscriminator needs at least one of the global and local discriminators")
-        self.global_discriminator = GlobalDiscriminator(global_size, width) if use_global else None
-        self.local_discriminator = LocalDiscriminator(local_size, width) if use_local else None
+        self.global_discriminator = GlobalDiscriminator(global_size, width, norm=norm) if use_global else None
+        self.local_discriminator = LocalDiscriminator(local_size, width, norm=norm) if use_local else None
         self.fc = nn.Linear(FEATURES * (int(use_global) + int(use_local)), 1)
+        if norm == "spectral":
+            self.fc = spectral(self.fc)
 
     def logits(self, global_image: torch.Tensor | None, local_patch: torch.Tensor | None) -> torch.Tensor:
         features = []

@@ -77,8 +77,19 @@ def state_checksum(state) -> str:
     return digest.hexdigest()
 
 
+def nonfinite_tensors(state_dict: dict) -> list[str]:
+    """Names of the floating-point tensors of a state dict holding NaN or infinite values."""
+    return [name for name, tensor in state_dict.items()
+            if isinstance(tensor, torch.Tensor) and tensor.is_floating_point() and not bool(torch.isfinite(tensor).all())]
+
+
 def save_checkpoint(run_dir: str | os.PathLike, state: dict) -> Path:
-    """Write `state` (see `training.loop`) atomically to RUN/checkpoint.pt."""
+    """Write `state` (see `training.loop`) atomically to RUN/checkpoint.pt. A state whose networks
+    hold NaN or infinite weights is refused (ValueError): it could only be resumed into the same failure."""
+    for network in ("completion", "discriminator"):
+        broken = nonfinite_tensors(state.get(network) or {})
+        if broken:
+            raise ValueError(f"the {network} network holds NaN or infinite weights ({', '.join(broken[:3])})")
     path = Path(run_dir) / CHECKPOINT_NAME
     buffer = io.BytesIO()
     state = {**state, "format_version": TRAIN_FORMAT_VERSION, "rng": rng_states()}

@@ -19,23 +19,16 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from glcic.models.discriminator_config import NORMS
+from glcic.values import VALUE_KINDS, check_value, parse_value  # noqa: F401 - parse_value re-exported
+
 TRAIN_FORMAT_VERSION = 1  # of config.json and of training checkpoints
 OPTIMIZERS = ("adadelta", "adam")
 GENERATOR_LOSSES = ("non_saturating", "saturating")
 RECONSTRUCTION_LOSSES = ("mse", "l1")  # glcic.losses.RECONSTRUCTION_LOSSES (not imported here: it loads torch)
 PRECISIONS = ("auto", "fp32", "bf16")  # auto: bf16 on GPUs and AMX CPUs, fp32 elsewhere (glcic.devices)
 DISCRIMINATOR_CHOICES = ("both", "global", "local", "none")  # Fig. 6 ablation
-
-
-# What a value must be, written once: TrainConfig checks its fields with it, and `glcic train`
-# parses its options with it. name -> (type, test, words for errors)
-VALUE_KINDS = {
-    "positive_int": (int, lambda v: v > 0, "a positive integer"),
-    "natural_int": (int, lambda v: v >= 0, "an integer >= 0"),
-    "positive_float": (float, lambda v: v > 0, "a number > 0"),
-    "natural_float": (float, lambda v: v >= 0, "a number >= 0"),
-    "fraction": (float, lambda v: 0 <= v <= 1, "a number in [0, 1]"),
-}
+DISCRIMINATOR_BATCHES = ("separate", "mixed")
 
 
 def _hole_sampler_names() -> list[str]:
@@ -50,32 +43,6 @@ def option(default, help: str, kind: str | None = None, choices=None):
     return field(default=default, metadata={"help": help, "kind": kind, "choices": choices})
 
 
-def check_value(name: str, value, kind: str | None = None, choices=None):
-    """`value` if it is a valid `kind` / one of `choices`, else ValueError naming `name`."""
-    if kind is not None:
-        expected, test, words = VALUE_KINDS[kind]
-        numeric = isinstance(value, (int, float)) if expected is float else isinstance(value, int)
-        if isinstance(value, bool) or not numeric or not test(value):
-            raise ValueError(f"{name} must be {words}, got {value!r}")
-    if choices is not None:
-        names = list(choices() if callable(choices) else choices)
-        if value not in names:
-            raise ValueError(f"{name} must be one of {names}, got {value!r}")
-    return value
-
-
-def parse_value(text: str, kind: str):
-    """Parse command-line text as a value of `kind` (ValueError with the words of VALUE_KINDS)."""
-    expected, test, words = VALUE_KINDS[kind]
-    try:
-        value = expected(text)
-    except ValueError:
-        raise ValueError(f"must be {words}, got {text!r}") from None
-    if not test(value):
-        raise ValueError(f"must be {words}, got {text!r}")
-    return value
-
-
 def command_line_fields() -> list[dataclasses.Field]:
     """TrainConfig's fields that `glcic train` offers as options, in declaration order."""
     return [f for f in dataclasses.fields(TrainConfig) if "help" in f.metadata]
@@ -86,21 +53,30 @@ class TrainConfig:
     # data (section 3.4)
     data: str = ""  # folder of training photos, searched recursively (--data)
     validation_data: str | None = None  # folder of the fixed sample-sheet images; None: from `data`
-    image_size: int = option(256, "training crop side, px", "positive_int")
-    resize_min: int = option(256, "smallest edge resized to a random value in [min, max]", "positive_int")
-    resize_max: int = option(384, "see --resize-min", "positive_int")
+    image_size: int = option(256, "training crop side, px", "side")
+    resize_min: int = option(256, "smallest edge resized to a random value in [min, max]", "side")
+    resize_max: int = option(384, "see --resize-min", "side")
     hole_sampler: str = option("rectangle", "hole shape (glcic.masks); center for section 4.1.2", choices=_hole_sampler_names)
-    hole_min: int = option(96, "smallest hole side, px (strokes: see glcic.masks)", "positive_int")
-    hole_max: int = option(128, "largest hole side, px", "positive_int")
+    hole_min: int = option(96, "smallest hole side, px (strokes: see glcic.masks)", "side")
+    hole_max: int = option(128, "largest hole side, px", "side")
     stroke_share: float = option(0.4, "with --hole-sampler mixed: the share of brush strokes (rectangles and blobs share the rest 7:5)", "fraction")
     mean_pixel: tuple[float, float, float] | None = None  # None: computed from the training set at start
     augment: bool = option(False, "mirror images and jitter colours mildly (the paper does not)")
     # networks (Tables 2 and 3)
-    width: float = option(1.0, "completion network channel multiplier (1 = Table 2)", "positive_float")
-    discriminator_width: float = option(1.0, "context discriminators' channel multiplier", "positive_float")
-    local_size: int = option(128, "local discriminator patch side, px, centred on each hole", "positive_int")
-    global_size: int = option(256, "side the whole image is resized to for the global discriminator, px", "positive_int")
+    width: float = option(1.0, "completion network channel multiplier (1 = Table 2)", "width")
+    discriminator_width: float = option(1.0, "context discriminators' channel multiplier", "width")
+    local_size: int = option(128, "local discriminator patch side, px, centred on each hole", "side")
+    global_size: int = option(256, "side the whole image is resized to for the global discriminator, px", "side")
+    freeze_upsampling: bool = option(False, "keep the completion network's transposed convolutions fixed (fine-tuning against "
+                                     "the discriminators: they are what grows a pixel grid)")
     discriminators: str = option("both", "ablation (Fig. 6); none trains with the weighted MSE only", choices=DISCRIMINATOR_CHOICES)
+    discriminator_norm: str = option("batch", "the discriminators' normalisation: the paper's batch norm, spectral norm, or none",
+                                     choices=NORMS)
+    discriminator_batch: str = option("separate", "real and completed images through the discriminators in separate batches, "
+                                      "or mixed in one (so batch norm cannot tell them apart by batch statistics)",
+                                      choices=DISCRIMINATOR_BATCHES)
+    discriminator_shift: int = option(0, "move the discriminators' real and completed images by up to this many px at random "
+                                      "(0: the paper; 2-4 keeps the joint phase from growing a grid)", "natural_int")
     # Algorithm 1
     completion_iterations: int = option(90_000, "T_C: phase 1 length, completion network alone", "natural_int")
     discriminator_iterations: int = option(10_000, "T_D: phase 2 length, discriminators alone", "natural_int")
@@ -114,6 +90,8 @@ class TrainConfig:
     balance_ratio: float = option(1.0, "with --balance-gradients: |grad adversarial| / |grad MSE|", "positive_float")
     optimizer: str = option("adadelta", "the paper's ADADELTA, or Adam", choices=OPTIMIZERS)
     learning_rate: float = option(1.0, "1.0 suits ADADELTA; about 2e-4 suits Adam", "positive_float")
+    discriminator_learning_rate: float = option(0.0, "the discriminators' learning rate (0: the same as --learning-rate)",
+                                                "natural_float")
     # runtime
     seed: int = option(0, "seed of weights, data order, crops and holes", "natural_int")
     workers: int = option(2, "data-loader processes per training process", "natural_int")
@@ -138,7 +116,7 @@ class TrainConfig:
             raise ValueError(f"need image_size <= resize_min <= resize_max, got {self.image_size}, {self.resize_min}, {self.resize_max}")
         if not 0 < self.hole_min <= self.hole_max <= self.image_size:
             raise ValueError(f"need 0 < hole_min <= hole_max <= image_size, got {self.hole_min}, {self.hole_max}, {self.image_size}")
-        from glcic.config import MAX_FEATURE_SIDE
+        from glcic.models.discriminator_config import MAX_FEATURE_SIDE
 
         for name, used in (("local_size", self.discriminators in ("both", "local")), ("global_size", self.discriminators in ("both", "global"))):
             if used and getattr(self, name) <= MAX_FEATURE_SIDE:

@@ -82,12 +82,12 @@ def _check_new_run(run_dir: Path) -> None:
         raise GlcicError(f"run folder {run_dir} is a file")
     if (run_dir / CHECKPOINT_NAME).exists():
         raise GlcicError(f"{run_dir} already holds a training run; continue it with --resume {run_dir} or choose a new folder")
-    for leftover in ("metrics.jsonl", "summary.json"):
+    for leftover in ("metrics.jsonl", "discriminator_scores.jsonl", "summary.json"):
         (run_dir / leftover).unlink(missing_ok=True)
 
 
 def _build_networks(config: TrainConfig, world: distributed.World, state: dict | None) -> Networks:
-    from glcic.config import DiscriminatorConfig
+    from glcic.models.discriminators import DiscriminatorConfig
     from glcic.models.completion import CompletionNetwork
 
     torch.manual_seed(config.seed)  # the same initial weights in every process
@@ -95,7 +95,8 @@ def _build_networks(config: TrainConfig, world: distributed.World, state: dict |
     discriminator = None
     if config.adversarial:
         discriminator = DiscriminatorConfig(
-            config.global_size, config.local_size, config.discriminator_width, config.use_global, config.use_local
+            config.global_size, config.local_size, config.discriminator_width, config.use_global, config.use_local,
+            config.discriminator_norm,
         ).build()
     if state is not None:
         completion.load_state_dict(state["completion"])
@@ -108,6 +109,14 @@ def _build_networks(config: TrainConfig, world: distributed.World, state: dict |
         if round(model_config.width, 6) != round(config.width, 6):
             raise GlcicError(f"--fine-tune model has width {model_config.width}, the config says {config.width}")
         completion.load_state_dict(pretrained.state_dict())
+    if config.freeze_upsampling:
+        # Each transposed convolution computes the 4 pixels of every 2x2 output block with 4 different
+        # kernels; in the joint phase the cheapest way to add "detail" is to set those 4 apart, a grid
+        # locked to the pixel phase (docs/adversarial.md). With them fixed, every other layer is
+        # translation-equivariant at its own resolution and cannot lock a pattern to the grid.
+        for module in completion.modules():
+            if isinstance(module, torch.nn.ConvTranspose2d):
+                module.requires_grad_(False)
     if world.distributed and config.sync_batchnorm:
         if world.device.type != "cuda":
             raise GlcicError("--sync-batchnorm needs CUDA devices (PyTorch's SyncBatchNorm runs on GPUs only); drop it on CPU")
@@ -119,13 +128,16 @@ def _build_networks(config: TrainConfig, world: distributed.World, state: dict |
     if discriminator is not None:
         discriminator.to(world.device, memory_format=memory_format)
 
-    def optimizer(module):
+    def optimizer(module, learning_rate):
+        parameters = [parameter for parameter in module.parameters() if parameter.requires_grad]
         if config.optimizer == "adam":
-            return torch.optim.Adam(module.parameters(), lr=config.learning_rate, betas=(0.5, 0.999))
-        return torch.optim.Adadelta(module.parameters(), lr=config.learning_rate)
+            return torch.optim.Adam(parameters, lr=learning_rate, betas=(0.5, 0.999))
+        return torch.optim.Adadelta(parameters, lr=learning_rate)
 
-    completion_optimizer = optimizer(completion)
-    discriminator_optimizer = optimizer(discriminator) if discriminator is not None else None
+    completion_optimizer = optimizer(completion, config.learning_rate)
+    discriminator_optimizer = None
+    if discriminator is not None:
+        discriminator_optimizer = optimizer(discriminator, config.discriminator_learning_rate or config.learning_rate)
     if state is not None:
         completion_optimizer.load_state_dict(state["completion_optimizer"])
         if discriminator_optimizer is not None:
@@ -233,7 +245,7 @@ def train(
         if config.precision == "auto":
             from glcic.devices import resolve_precision
 
-            config = config.replace(precision=resolve_precision("auto", world.device, training=True))
+            config = config.replace(precision=resolve_precision("auto", world.device))
         networks = _build_networks(config, world, state)
         iteration = state["iteration"] if state else 0
         run = RunFolder(run_dir, enabled=world.is_main)
@@ -312,11 +324,11 @@ def _loop(config, networks, world, run, paths, iteration, stop_after, progress, 
                 iteration += 1
                 window_iterations += 1
                 bar.update(1)
-                nonfinite = not all(math.isfinite(v) for v in losses.values())
+                nonfinite = not all(math.isfinite(v) for v in losses.values()) or not _weights_finite(networks)
                 stop_requested, nonfinite = distributed.any_rank(world, signals.received is not None, nonfinite)
                 if nonfinite:
                     message = (
-                        f"loss became NaN or infinite at iteration {iteration} ({phase.name} phase: "
+                        f"a loss or a weight became NaN or infinite (or a weight too large) at iteration {iteration} ({phase.name} phase: "
                         f"{', '.join(f'{k}={v:.4g}' for k, v in losses.items())}); stopped without saving. "
                         + (f"The last good checkpoint (iteration {last_checkpoint}) is kept in {run.path / CHECKPOINT_NAME}. "
                            if last_checkpoint is not None else "No checkpoint had been written yet. ")
@@ -331,7 +343,9 @@ def _loop(config, networks, world, run, paths, iteration, stop_after, progress, 
                     bar.set_postfix({k: f"{v:.4g}" for k, v in losses.items()}, refresh=False)
                     window_start, window_iterations = time.perf_counter(), 0
                 if validation and (iteration % config.sample_every == 0 or iteration == config.total_iterations):
-                    _write_samples(run, networks, validation, iteration, device)
+                    scores = _write_samples(run, networks, validation, iteration, device)
+                    if scores:
+                        run.metrics(iteration, phase.name, scores, file="discriminator_scores.jsonl")
                 if stop_requested:
                     stopped_by = signals.received or "another process"
                 elif stop_after is not None and iteration - start_iteration >= stop_after:
@@ -371,6 +385,18 @@ def _loop(config, networks, world, run, paths, iteration, stop_after, progress, 
     return TrainResult(iteration, stopped_by, run.path)
 
 
+def _weights_finite(networks: Networks) -> bool:
+    """Whether both networks' weights and batch-norm statistics are finite, and the completion
+    network's are what a model file may hold (glcic.model_file.check_tensors). Checked after each
+    step, so that no checkpoint, snapshot or export ever holds a diverged network."""
+    from glcic.model_file import check_tensors
+
+    if networks.discriminator is not None and not all(
+            bool(torch.isfinite(t).all()) for t in unwrap(networks.discriminator).state_dict().values() if t.is_floating_point()):
+        return False
+    return check_tensors(unwrap(networks.completion).state_dict()) is None
+
+
 def _write_snapshot(run: RunFolder, networks: Networks, iteration: int, phase: str, training_images: int) -> None:
     """RUN/snapshots/iteration_NNNNNNN.safetensors: the completion network now, as a model file."""
     from glcic.model_file import save_model
@@ -383,8 +409,13 @@ def _write_snapshot(run: RunFolder, networks: Networks, iteration: int, phase: s
 
 
 @torch.no_grad()
-def _write_samples(run: RunFolder, networks: Networks, validation: dict, iteration: int, device) -> None:
+def _write_samples(run: RunFolder, networks: Networks, validation: dict, iteration: int, device) -> dict[str, float]:
+    """The sample sheet of the fixed validation images; with discriminators, also their mean
+    scores (probability of real) on those images and on their completions, in eval mode: a
+    discriminator that overfits the training photos scores held-out real photos low."""
+    from glcic.masks import hole_box, local_patch_box
     from glcic.models.completion import composite, network_input
+    from glcic.training.phases import discriminator_logits
 
     completion = unwrap(networks.completion)
     completion.eval()  # what the exported model will do: running batch-norm statistics
@@ -394,3 +425,14 @@ def _write_samples(run: RunFolder, networks: Networks, validation: dict, iterati
     completed = composite(image, output, hole)
     run.sample_sheet(iteration, image, hole, completed)
     completion.train()
+    if networks.discriminator is None:
+        return {}
+    config, discriminator = networks.config, unwrap(networks.discriminator)
+    size = image.shape[-1]
+    corners = [local_patch_box(hole_box(h[0].bool().cpu().numpy()), config.local_size, size, size)[:2] for h in hole]
+    discriminator.eval()
+    real = torch.sigmoid(discriminator_logits(discriminator, image, corners, config, shift=False).float()).mean().item()
+    fake = torch.sigmoid(discriminator_logits(discriminator, completed, corners, config, shift=False).float()).mean().item()
+    discriminator.train()
+    # the same boxes for both, so only the hole's content differs
+    return {"validation_real_score": round(real, 5), "validation_fake_score": round(fake, 5)}

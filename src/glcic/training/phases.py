@@ -91,8 +91,25 @@ def local_patches(images: torch.Tensor, corners, size: int) -> torch.Tensor:
     return torch.stack([images[i, :, top : top + size, left : left + size] for i, (top, left) in enumerate(corners)])
 
 
-def discriminator_logits(discriminator: torch.nn.Module, images: torch.Tensor, corners, config) -> torch.Tensor:
-    """(B, 1) logits of the context discriminator on whole images plus their local patches."""
+def shift_images(images: torch.Tensor, most: int) -> torch.Tensor:
+    """Each image moved by its own random whole-pixel offset in [-most, most] on both axes, the
+    uncovered border filled by reflection (torch's global RNG, which checkpoints keep). The
+    discriminators see real and completed images shifted alike, so where a pattern sits on the
+    pixel grid tells them nothing: without this, their strided convolutions reward the completion
+    network for a fixed-phase grid (measured in docs/adversarial.md)."""
+    if most <= 0:
+        return images
+    size_y, size_x = images.shape[-2:]
+    padded = F.pad(images, (most, most, most, most), mode="reflect")
+    offsets = torch.randint(0, 2 * most + 1, (images.shape[0], 2)).tolist()
+    return torch.stack([padded[i, :, dy : dy + size_y, dx : dx + size_x] for i, (dy, dx) in enumerate(offsets)])
+
+
+def discriminator_logits(discriminator: torch.nn.Module, images: torch.Tensor, corners, config, shift: bool = True) -> torch.Tensor:
+    """(B, 1) logits of the context discriminator on whole images plus their local patches (in
+    training, both moved by `config.discriminator_shift` px at most; `shift=False` for scoring)."""
+    if shift and config.discriminator_shift:
+        images = shift_images(images, config.discriminator_shift)
     whole = None
     if config.use_global:
         whole = images
@@ -100,6 +117,17 @@ def discriminator_logits(discriminator: torch.nn.Module, images: torch.Tensor, c
             whole = F.interpolate(images, size=(config.global_size,) * 2, mode="bilinear", antialias=True, align_corners=False)
     patches = local_patches(images, corners, config.local_size) if config.use_local else None
     return discriminator(whole, patches, return_logits=True)  # (B, 1)
+
+
+def real_and_fake_logits(discriminator: torch.nn.Module, batch: Batch, composite: torch.Tensor, config) -> tuple[torch.Tensor, torch.Tensor]:
+    """The discriminators' (B, 1) logits on the real images (patches M_d) and on the composites
+    (patches centred on their holes): in two batches, or, with `discriminator_batch="mixed"`, in one."""
+    if config.discriminator_batch == "mixed":
+        both = discriminator_logits(discriminator, torch.cat([batch.image, composite]),
+                                    [*batch.real_patch, *batch.hole_patch], config).float()
+        return both[: len(batch.image)], both[len(batch.image):]
+    real = discriminator_logits(discriminator, batch.image, batch.real_patch, config).float()
+    return real, discriminator_logits(discriminator, composite, batch.hole_patch, config).float()
 
 
 def complete_batch(completion: torch.nn.Module, batch: Batch, networks: Networks) -> tuple[torch.Tensor, torch.Tensor]:
@@ -129,8 +157,7 @@ def discriminator_update(networks: Networks, batch: Batch, composite: torch.Tens
     discriminator.train()
     networks.discriminator_optimizer.zero_grad(set_to_none=True)
     with networks.autocast(device):
-        real = discriminator_logits(discriminator, batch.image, batch.real_patch, config).float()
-        fake = discriminator_logits(discriminator, composite.detach(), batch.hole_patch, config).float()
+        real, fake = real_and_fake_logits(discriminator, batch, composite.detach(), config)
     loss = discriminator_loss(real, fake)
     loss.backward()
     networks.discriminator_optimizer.step()
@@ -164,7 +191,10 @@ def completion_update(networks: Networks, batch: Batch, output: torch.Tensor, co
         parameter.requires_grad_(False)
     try:
         with networks.autocast(device):
-            fake = discriminator_logits(discriminator, composite, batch.hole_patch, config).float()
+            if config.discriminator_batch == "mixed":  # the same batch statistics as the discriminators' own update
+                _, fake = real_and_fake_logits(discriminator, batch, composite, config)
+            else:
+                fake = discriminator_logits(discriminator, composite, batch.hole_patch, config).float()
         reconstruction = RECONSTRUCTION_LOSSES[config.reconstruction_loss](output, batch.image, batch.hole)
         adversarial = adversarial_loss(fake, config.generator_loss)
         weight = config.alpha

@@ -3,6 +3,9 @@
     RUN/config.json         the TrainConfig plus what was resolved at start (world size, batches, data)
     RUN/log.txt             human-readable events: start, phase switches, skipped images, stops
     RUN/metrics.jsonl       one JSON object per logged iteration: phase, losses, images/s
+    RUN/discriminator_scores.jsonl  the discriminators' mean scores on the fixed validation images and
+                            their completions, at every sample sheet (an overfitting discriminator
+                            scores held-out real photos low)
     RUN/tensorboard/        the same scalars and the sample sheets, for `tensorboard --logdir RUN`
     RUN/samples/            sample sheets: input with hole | completion | original, one row per image
     RUN/checkpoint.pt       the whole training state (glcic.training.checkpoint)
@@ -19,6 +22,9 @@ import numpy as np
 import torch
 
 from glcic.utils import write_atomic
+
+
+METRICS_FILES = ("metrics.jsonl", "discriminator_scores.jsonl")
 
 
 class RunFolder:
@@ -55,7 +61,10 @@ class RunFolder:
 
     def trim_metrics(self, iteration: int) -> None:
         """Drop the metrics records past `iteration` (the checkpoint a resumed run starts from)."""
-        path = self.path / "metrics.jsonl"
+        for name in METRICS_FILES:
+            self._trim(self.path / name, iteration)
+
+    def _trim(self, path: Path, iteration: int) -> None:
         if not self.enabled or not path.is_file():
             return
         kept = []
@@ -67,11 +76,12 @@ class RunFolder:
                 continue  # a line cut short by a kill
         write_atomic(path, ("".join(line + "\n" for line in kept)).encode())
 
-    def metrics(self, iteration: int, phase: str, values: dict[str, float]) -> None:
+    def metrics(self, iteration: int, phase: str, values: dict[str, float], file: str = "metrics.jsonl") -> None:
+        """One record in `file` (one of METRICS_FILES) and the same scalars in TensorBoard."""
         if not self.enabled:
             return
         record = {"iteration": iteration, "phase": phase, **{k: _json_number(v) for k, v in values.items()}, "time": round(time.time(), 3)}
-        with open(self.path / "metrics.jsonl", "a", encoding="utf-8") as handle:
+        with open(self.path / file, "a", encoding="utf-8") as handle:
             handle.write(json.dumps(record) + "\n")
         for name, value in values.items():
             if isinstance(value, (int, float)) and math.isfinite(value):

@@ -2,8 +2,8 @@
 
     GET  /                the page (plain HTML/JS/CSS served from the package: no CDN, no telemetry)
     GET  /api/health      {"status": "ok", "running": n, "waiting": n, "capacity": n}
-    GET  /api/info        the model's configuration and the server's limits
-    POST /api/complete    multipart `image`, `mask` (+ optional `postprocess`, `invert_mask`, `native`)
+    GET  /api/info        the models' configurations (the first is the default) and the server's limits
+    POST /api/complete    multipart `image`, `mask` (+ optional `model`, `postprocess`, `invert_mask`, `native`)
                           -> image/png, the completed image at the input's size
     GET  /docs            OpenAPI documentation
 
@@ -101,7 +101,8 @@ def _flag(value: str | None, name: str, default: bool) -> bool:
 
 
 def create_app(model, limits: Limits | None = None):
-    """The FastAPI app serving `model` (a `glcic.load_model` result) with `limits`."""
+    """The FastAPI app serving `model` (a `glcic.load_model` result, or a dict of them by name, the
+    first the default: a request's `model` field picks one) with `limits`."""
     import anyio
     from fastapi import FastAPI, File, Form, Request, UploadFile
     from fastapi.exceptions import RequestValidationError
@@ -113,6 +114,8 @@ def create_app(model, limits: Limits | None = None):
     from glcic.image_io import TooManyPixels, decode_image, encode_image
     from glcic.inference.complete import complete
 
+    models = dict(model) if isinstance(model, dict) else {"model": model}
+    default_name = next(iter(models))
     limits = limits or Limits()
     queue = _Queue(limits.workers, limits.queue_size)
     app = FastAPI(title="glcic", version=__version__, description="Globally and Locally Consistent Image Completion: "
@@ -140,18 +143,20 @@ def create_app(model, limits: Limits | None = None):
     async def info():
         import dataclasses
 
-        return {"model": dataclasses.asdict(model.config), "device": str(model.device), "backend": model.backend,
-                "precision": model.precision, "max_upload_bytes": limits.max_upload_bytes, "max_pixels": limits.max_pixels,
+        default = models[default_name]
+        return {"model": dataclasses.asdict(default.config), "models": {name: dataclasses.asdict(m.config) for name, m in models.items()},
+                "default_model": default_name, "device": str(default.device), "backend": default.backend,
+                "precision": default.precision, "max_upload_bytes": limits.max_upload_bytes, "max_pixels": limits.max_pixels,
                 "workers": limits.workers, "queue_size": limits.queue_size, "version": __version__}
 
-    def work(image_bytes: bytes, mask_bytes: bytes, options: dict) -> bytes:
+    def work(image_bytes: bytes, mask_bytes: bytes, options: dict, chosen) -> bytes:
         import warnings
 
         image = decode_image(image_bytes, "image", limits.max_pixels)
         mask = decode_image(mask_bytes, "mask", limits.max_pixels)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            completed = complete(model, image, mask, **options)
+            completed = complete(chosen, image, mask, **options)
         return encode_image(completed, ".png")
 
     @app.post("/api/complete", responses={200: {"content": {"image/png": {}}}, 400: {}, 413: {}, 503: {}})
@@ -161,7 +166,11 @@ def create_app(model, limits: Limits | None = None):
         postprocess: str | None = Form(None, description="Poisson blending (default true)"),
         invert_mask: str | None = Form(None, description="black = hole (default false)"),
         native: str | None = Form(None, description="every hole at full resolution (default false)"),
+        model: str | None = Form(None, description="which of the served models (GET /api/info lists them; default the first)"),
     ):
+        chosen = models.get(model or default_name)
+        if chosen is None:
+            return error(400, f"unknown model {model!r}; this server has {', '.join(models)}")
         try:
             options = {"postprocess": _flag(postprocess, "postprocess", True), "invert_mask": _flag(invert_mask, "invert_mask", False),
                        "native": _flag(native, "native", False)}
@@ -173,7 +182,7 @@ def create_app(model, limits: Limits | None = None):
             image_bytes, mask_bytes = await image.read(), await mask.read()
             if not image_bytes or not mask_bytes:
                 return error(400, f"the {'image' if not image_bytes else 'mask'} upload is empty")
-            png = await anyio.to_thread.run_sync(work, image_bytes, mask_bytes, options, limiter=queue.limiter)
+            png = await anyio.to_thread.run_sync(work, image_bytes, mask_bytes, options, chosen, limiter=queue.limiter)
         except TooManyPixels as problem:
             return error(413, str(problem))
         except (ImageError, MaskError, GlcicError) as problem:

@@ -165,6 +165,7 @@ async function completeHole() {
     form.append("image", state.current, `${state.name}.png`);
     form.append("mask", await maskBlob(), "mask.png");
     form.append("postprocess", $("postprocess").checked ? "true" : "false");
+    if ($("model").value) form.append("model", $("model").value);
     form.append("native", $("native").checked ? "true" : "false");
     const started = performance.now();
     const response = await fetch("/api/complete", { method: "POST", body: form });
@@ -274,3 +275,15 @@ document.addEventListener("keydown", (event) => {
 document.addEventListener("keyup", (event) => { if (event.key.toLowerCase() === "c") compare(false); });
 
 refreshButtons();
+
+// The models the server offers (the first is its default); the choice shows only when there are several.
+fetch("/api/info").then((response) => response.json()).then((info) => {
+  const names = Object.keys(info.models || {});
+  for (const name of names) {
+    const option = document.createElement("option");
+    option.value = option.textContent = name;
+    $("model").append(option);
+  }
+  $("model").value = info.default_model || names[0] || "";
+  $("model-choice").hidden = names.length < 2;
+}).catch(() => { /* an old server: no choice to offer */ });

@@ -1,0 +1,86 @@
+"""Realism measures: the detail ratio and the realism judge (a classifier two-sample test)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import box_mask, scene
+from glcic.evaluation.judge import JudgeSettings, judge_values, pair_patches
+from glcic.evaluation.metrics import detail
+
+
+def textured(seed: int, size: int = 96) -> np.ndarray:
+    """A photo-like scene with strong fine texture everywhere (so a flat fill is plain to see)."""
+    rng = np.random.default_rng(seed)
+    image = scene(size, size, seed).astype(np.float32)
+    image += rng.normal(0, 25, image.shape)
+    return np.clip(image, 0, 255).astype(np.uint8)
+
+
+def test_detail_ratio_is_one_for_the_photo_and_low_for_a_flat_fill():
+    image = textured(0)
+    hole = box_mask(96, 96, (24, 24, 48, 48))
+    assert detail(image, image, hole) == pytest.approx(1.0)
+    flat = image.copy()
+    flat[hole] = image[hole].mean(axis=0).astype(np.uint8)
+    assert detail(image, flat, hole) < 0.3  # only the hole's edge has any gradient left
+    noisy = image.copy()
+    noisy[hole] = np.random.default_rng(1).integers(0, 256, (int(hole.sum()), 3), dtype=np.uint8)
+    assert detail(image, noisy, hole) > 1.5  # noise has more "detail" than the photo: the ratio says so
+
+
+def test_detail_ratio_of_a_flat_original_is_not_divided_by_zero():
+    grey = np.full((32, 32, 3), 128, np.uint8)
+    assert detail(grey, grey, box_mask(32, 32, (8, 8, 16, 16))) == 0.0
+
+
+def _pairs(count: int, fill):
+    truths, completions, holes, photos = [], [], [], []
+    for index in range(count):
+        truth = textured(index)
+        hole = box_mask(96, 96, (20 + index % 8, 24, 48, 44))
+        truths.append(truth)
+        completions.append(fill(truth, hole))
+        holes.append(hole)
+        photos.append(index % 4)  # four "photos", two folds
+    real = np.stack([pair_patches(t, h, i) for i, (t, h) in enumerate(zip(truths, holes))])
+    fake = np.stack([pair_patches(c, h, i) for i, (c, h) in enumerate(zip(completions, holes))])
+    return real, fake, photos
+
+
+def mean_fill(truth, hole):
+    completed = truth.copy()
+    completed[hole] = truth[~hole].mean(axis=0).astype(np.uint8)
+    return completed
+
+
+def test_the_judge_tells_a_mean_fill_from_the_photo():
+    real, fake, photos = _pairs(24, mean_fill)
+    values = judge_values(real, fake, photos, JudgeSettings(steps=60))
+    assert values.shape == (24,) and set(np.unique(values)) <= {0.0, 0.5, 1.0}
+    assert values.mean() >= 0.95
+
+
+def test_the_judge_cannot_tell_the_photo_from_itself():
+    real, fake, photos = _pairs(24, lambda truth, hole: truth.copy())
+    values = judge_values(real, fake, photos, JudgeSettings(steps=60))
+    assert np.all(values == 0.5)  # every pair a tie: indistinguishable
+
+
+def test_the_judge_is_seeded_and_scores_only_photos_it_did_not_train_on():
+    real, fake, photos = _pairs(16, mean_fill)
+    first = judge_values(real, fake, photos, JudgeSettings(steps=20, seed=3))
+    assert np.array_equal(first, judge_values(real, fake, photos, JudgeSettings(steps=20, seed=3)))
+    with pytest.raises(ValueError, match="at least two photos"):
+        judge_values(real, fake, [0] * 16, JudgeSettings(steps=5))
+
+
+def test_the_patches_of_a_pair_sit_on_its_hole_at_the_same_places_for_every_completion():
+    truth = textured(0)
+    hole = box_mask(96, 96, (40, 40, 10, 10))
+    patches = pair_patches(truth, hole, 5)
+    again = pair_patches(mean_fill(truth, hole), hole, 5)
+    assert patches.shape == (8, 4, 32, 32)
+    assert np.array_equal(patches[:, 3], again[:, 3])  # the same hole channel: the same places
+    assert (patches[:, 3].reshape(8, -1).max(axis=1) == 1).all()  # each patch holds part of the hole
