@@ -1,7 +1,7 @@
 """Side-by-side sheets of models on the same photos and masks, at 100 % (no resizing).
 
     python scripts/compare_models.py -o docs/examples.png --images examples/images --masks examples/masks \\
-        --model old=old.safetensors --model new=src/glcic/assets/glcic-cpu.safetensors [--raw] [--telea]
+        --model old=old.safetensors --model new=src/glcic/assets/glcic-accurate.safetensors [--raw] [--telea]
 
 One row per photo: the input with the hole in white, each model's completion (and with --raw its
 network output without post-processing), OpenCV's Telea with --telea, and the original. Titles on top.

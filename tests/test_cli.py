@@ -345,3 +345,50 @@ def test_the_authors_naming_in_one_folder(tmp_path, model_path):
     out = tmp_path / "out"
     assert run("complete", folder, "--mask", folder, "-o", out, "--model", model_path) == 0
     assert sorted(p.name for p in out.iterdir()) == ["a.png", "b.png"]  # the _mask files are not images
+
+
+@pytest.mark.parametrize("arguments, words", [
+    (["serve", "--max-upload-mb", "inf"], "--max-upload-mb"),
+    (["serve", "--max-upload-mb", "1e308"], "--max-upload-mb"),
+    (["bench", "--sizes", "1"], "--sizes"),
+    (["bench", "--sizes", "3"], "--sizes"),
+    (["bench", "--sizes", "1e23"], "--sizes"),
+    (["bench", "--width", "inf"], "--width"),
+    (["widen", "--width", "inf", "-o", "w.safetensors"], "--width"),
+    (["widen", "--width", "4.5", "-o", "w.safetensors"], "--width"),
+    (["widen", "--width", "1", "--seed", "-1", "-o", "w.safetensors"], "--seed"),
+    (["widen", "--width", "1", "--noise", "1e30", "-o", "w.safetensors"], "--noise"),
+    (["widen", "--width", "1", "--noise", "nan", "-o", "w.safetensors"], "--noise"),
+    (["evaluate", "--data", ".", "-o", "e", "--per-image", "1e23"], "--per-image"),
+    (["evaluate", "--data", ".", "-o", "e", "--methods", ","], "--methods"),
+    (["export", "run", "-o", "m.safetensors", "--working-short-side", "1"], "--working-short-side"),
+    (["bench", "--devices", "nope", "--sizes", "16"], "unknown device"),
+    (["bench", "-o", "missing/x.md", "--sizes", "16"], "does not exist"),
+    (["complete", "a.png", "--mask", "m.png", "-o", "o.png", "--model", "x.onnx"], "--backend onnx"),
+])
+def test_bad_option_values_get_one_line_and_no_traceback(tmp_path, arguments, words):
+    import subprocess
+    import sys
+
+    if "x.onnx" in arguments:
+        save(tmp_path / "a.png", scene(32, 32))
+        save(tmp_path / "m.png", np.full((32, 32), 255, np.uint8))
+        (tmp_path / "x.onnx").write_bytes(b"\x08\x07" + b"\x00" * 64)
+    result = subprocess.run([sys.executable, "-m", "glcic", *arguments], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert result.returncode in (1, 2) and "Traceback" not in result.stderr, result.stderr
+    assert words in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p for p in ("a.png", "m.png", "x.onnx") if (tmp_path / p).exists())
+
+
+def test_export_onnx_never_overwrites(tmp_path, model_path):
+    (tmp_path / "m.onnx").write_bytes(b"mine")
+    assert run("export-onnx", model_path, "-o", tmp_path / "m.onnx") == 1
+    assert (tmp_path / "m.onnx").read_bytes() == b"mine"
+
+
+def test_info_without_a_model_describes_the_default_bundled_model(capsys):
+    from glcic.model_file import DEFAULT_MODEL
+
+    assert run("info") == 0
+    captured = capsys.readouterr()
+    assert f"glcic-{DEFAULT_MODEL}.safetensors" in captured.err and '"width"' in captured.out

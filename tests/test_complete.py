@@ -300,3 +300,18 @@ def test_progress_is_reported_window_by_window(model):
     calls = []
     glcic.complete(model, image, hole, postprocess=False, progress=lambda done, total: calls.append((done, total)))
     assert calls and all(total == calls[0][1] for _, total in calls) and sum(done for done, _ in calls) == calls[0][1] >= 2
+
+
+def test_native_on_a_hole_deeper_than_the_training_holes_warns_and_says_what_to_do(model):
+    import warnings
+
+    from glcic.inference.complete import DeepHoleWarning
+
+    image = scene(320, 320)
+    deep = box_mask(320, 320, (40, 40, 240, 240))  # 120 px deep; the model trained on holes up to 128 px (64 deep)
+    with pytest.warns(DeepHoleWarning, match="native"):
+        glcic.complete(model, image, deep, native=True, postprocess=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeepHoleWarning)
+        glcic.complete(model, image, deep, postprocess=False)  # brought down: no warning
+        glcic.complete(model, image, box_mask(320, 320, (100, 100, 60, 60)), native=True, postprocess=False)  # shallow enough

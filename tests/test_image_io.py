@@ -139,3 +139,72 @@ def test_jpeg_and_webp_outputs_keep_the_colour_profile_and_exif_with_orientation
                 from PIL import JpegImagePlugin
 
                 assert JpegImagePlugin.get_sampling(written) == 0  # 4:4:4
+
+
+def _encoded(fmt: str, **options) -> bytearray:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(scene(120, 160)).save(buffer, fmt, **options)
+    return bytearray(buffer.getvalue())
+
+
+def _damaged_files() -> dict[str, bytes]:
+    png = _encoded("PNG")
+    bad_crc = png.copy()
+    idat = bad_crc.find(b"IDAT")
+    length = int.from_bytes(bad_crc[idat - 4: idat], "big")
+    bad_crc[idat + 4 + length] ^= 0xFF  # the IDAT's CRC only: the pixel data itself is intact
+    jpeg = _encoded("JPEG", quality=90)
+    marker = jpeg.copy()
+    marker[len(marker) // 2: len(marker) // 2 + 2] = b"\xff\xd0"  # a restart marker in the middle of the scan
+    tiff = _encoded("TIFF", compression="tiff_adobe_deflate")
+    for index in range(200, 260):
+        tiff[index] ^= 0x33
+    return {"png-crc": bytes(bad_crc), "png-no-iend": bytes(png[:-12]), "jpeg-marker": bytes(marker), "tiff-deflate": bytes(tiff)}
+
+
+@pytest.mark.parametrize("kind", ["png-crc", "png-no-iend", "jpeg-marker", "tiff-deflate"])
+def test_damage_a_decoder_detects_is_refused_in_one_line(tmp_path, kind):
+    import subprocess
+    import sys
+
+    from glcic.image_io import decode_image
+
+    data = _damaged_files()[kind]
+    with pytest.raises(ImageError, match="corrupt|truncated"):
+        decode_image(data, "photo")
+    suffix = {"png": ".png", "jpeg": ".jpg", "tiff": ".tif"}[kind.split("-")[0]]
+    (tmp_path / f"photo{suffix}").write_bytes(data)
+    Image.fromarray(np.full((120, 160), 255, np.uint8)).save(tmp_path / "mask.png")
+    result = subprocess.run([sys.executable, "-m", "glcic", "complete", tmp_path / f"photo{suffix}", "--mask", tmp_path / "mask.png",
+                             "-o", tmp_path / "out.png"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1 and len(result.stderr.strip().splitlines()) == 1, result.stderr  # no decoder line before ours
+    assert "corrupt" in result.stderr or "truncated" in result.stderr
+    assert not (tmp_path / "out.png").exists()
+
+
+def test_no_photo_of_the_examples_or_the_data_set_is_refused():
+    """The strict checks refuse damage, not photos: the examples, their masks, scikit-image's photos
+    of the data set, and (where `make photos` has built it) every photo of the data set."""
+    import importlib.util
+    from pathlib import Path
+
+    import skimage
+
+    from glcic.image_io import read_image
+
+    root = Path(__file__).resolve().parent.parent
+    spec = importlib.util.spec_from_file_location("build_photos", root / "scripts" / "build_photos.py")
+    build_photos = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build_photos)
+    photos = sorted((root / "examples" / "images").iterdir()) + sorted((root / "examples" / "masks").iterdir())
+    photos += [Path(skimage.__file__).parent / "data" / name for name in build_photos.SKIMAGE_PHOTOS]
+    built = root / "data" / "photos"
+    if built.is_dir():
+        photos += sorted(p for p in built.rglob("*") if p.suffix.lower() in (".jpg", ".png"))
+    assert len(photos) >= 11
+    for path in photos:
+        read_image(path)  # raises on any refusal

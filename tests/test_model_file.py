@@ -134,19 +134,50 @@ def test_saving_replaces_an_existing_file_only_when_complete(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["m.safetensors"]  # no temporary file left
 
 
-def test_nan_weights_are_refused_and_reported_by_info(tmp_path):
+def _write_raw(path, network, config):
+    """A model file written without save_model's checks, as another program might write it."""
+    from safetensors.torch import save
+
+    from glcic.model_file import CONFIG_KEY
+
+    tensors = {name: t.detach().contiguous() for name, t in network.state_dict().items()}
+    path.write_bytes(save(tensors, metadata={CONFIG_KEY: config.to_json()}))
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda n: n.blocks[3][0].weight.view(-1).__setitem__(0, float("nan")), "NaN or infinite weights"),
+    (lambda n: n.blocks[3][1].running_var.__setitem__(0, -1.0), "negative batch-norm running variance"),
+    (lambda n: n.blocks[3][0].weight.mul_(1e30), "overflow"),
+])
+def test_broken_weights_are_refused_at_load_by_save_and_by_info(tmp_path, damage, message):
     import subprocess
     import sys
 
     network = tiny_network()
     with torch.no_grad():
-        network.blocks[3][0].weight[0, 0, 0, 0] = float("nan")
-    path = tmp_path / "nan.safetensors"
-    save_model(path, network, ModelConfig(width=0.125))
-    with pytest.raises(ModelFileError, match="NaN or infinite weights"):
+        damage(network)
+    with pytest.raises(ModelFileError, match=message):
+        save_model(tmp_path / "never.safetensors", network, ModelConfig(width=0.125))
+    assert not (tmp_path / "never.safetensors").exists()
+    path = tmp_path / "broken.safetensors"
+    _write_raw(path, network, ModelConfig(width=0.125))
+    with pytest.raises(ModelFileError, match=message):
         glcic.load_model(path)
     result = subprocess.run([sys.executable, "-m", "glcic", "info", str(path)], capture_output=True, text=True)
-    assert result.returncode == 1 and "NaN or infinite" in result.stderr
+    assert result.returncode == 1 and "broken" in result.stderr and message.split()[0] in result.stderr
+
+
+def test_a_network_whose_output_is_not_finite_never_fills_a_hole():
+    import numpy as np
+
+    model = glcic.load_model(None)
+    with torch.no_grad():
+        model.network.output.bias.fill_(float("nan"))  # a model that passed the checks but computes NaN
+    image = np.full((64, 64, 3), 120, np.uint8)
+    mask = np.zeros((64, 64), np.uint8)
+    mask[20:40, 20:40] = 255
+    with pytest.raises(ModelFileError, match="NaN or infinite values"):
+        glcic.complete(model, image, mask)
 
 
 @pytest.mark.parametrize("config_text, message", [

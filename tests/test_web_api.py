@@ -165,3 +165,72 @@ def test_twenty_concurrent_clients_get_200_or_503_and_the_server_stays_healthy(m
 def _rss(pid: int) -> int:
     with open(f"/proc/{pid}/status") as handle:
         return next(int(line.split()[1]) * 1024 for line in handle if line.startswith("VmRSS"))
+
+
+def test_a_server_with_several_models_completes_with_the_one_asked_for(model, upload):
+    from glcic.model_file import load_model
+
+    other = load_model(None)  # the bundled model: a different network from the tiny one
+    app = TestClient(create_app({"tiny": model, "bundled": other}, Limits(max_pixels=400 * 300)))
+    info = app.get("/api/info").json()
+    assert list(info["models"]) == ["tiny", "bundled"] and info["default_model"] == "tiny"
+    image, mask = upload
+    default, tiny, bundled = (post(app, png(image), png(mask), **fields) for fields in ({}, {"model": "tiny"}, {"model": "bundled"}))
+    assert default.status_code == tiny.status_code == bundled.status_code == 200
+    assert default.content == tiny.content and tiny.content != bundled.content
+    unknown = post(app, png(image), png(mask), model="nope")
+    assert unknown.status_code == 400 and "unknown model 'nope'" in unknown.json()["error"] and "tiny, bundled" in unknown.json()["error"]
+
+
+def test_every_error_is_json_with_an_error_field(client, upload):
+    assert client.get("/nope").status_code == 404 and client.get("/nope").json() == {"error": "no such page or endpoint"}
+    wrong = client.get("/api/complete")
+    assert wrong.status_code == 405 and wrong.json() == {"error": "method not allowed here"}
+    broken = client.post("/api/complete", content=b"--x\r\nnot a form", headers={"Content-Type": "multipart/form-data; boundary=x"})
+    assert broken.status_code == 400 and set(broken.json()) == {"error"}
+    bad_length = client.post("/api/complete", content=b"1234567", headers={"Content-Length": "12x"})
+    assert bad_length.status_code == 400 and set(bad_length.json()) == {"error"}
+
+
+def test_a_chunked_upload_over_the_limit_gets_413(client, upload):
+    def chunks():
+        yield b"--b\r\nContent-Disposition: form-data; name=\"image\"; filename=\"a.png\"\r\n\r\n"
+        for _ in range(40):
+            yield b"\0" * 65536  # 2.5 MB in all, over the 2 MB limit, with no Content-Length
+    response = client.post("/api/complete", content=chunks(), headers={"Content-Type": "multipart/form-data; boundary=b"})
+    assert response.status_code == 413 and "limit" in response.json()["error"]
+
+
+def test_an_internal_failure_is_a_json_500_without_internals(model, upload, monkeypatch):
+    import glcic.inference.complete
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("secret internals /home/user/path")
+
+    monkeypatch.setattr(glcic.inference.complete, "complete", broken)
+    app = TestClient(create_app(model), raise_server_exceptions=False)
+    image, mask = upload
+    response = post(app, png(image), png(mask))
+    assert response.status_code == 500 and response.json() == {"error": "internal error: the completion failed"}
+    assert "secret" not in response.text
+
+
+def test_a_stalled_body_is_answered_408_after_the_read_timeout():
+    import anyio
+
+    from glcic.web.app import UploadLimit
+
+    async def app(scope, receive, send):  # never reached: the body stalls first
+        await receive()
+
+    sent = []
+
+    async def receive():
+        await anyio.sleep(10)
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/", "headers": [(b"content-length", b"100000")]}
+    anyio.run(UploadLimit(app, 2**20, read_timeout=0.2), scope, receive, send)
+    assert sent[0]["status"] == 408

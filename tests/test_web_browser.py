@@ -34,8 +34,10 @@ def free_port() -> int:
 
 
 def start_server(model_path, *extra) -> tuple[subprocess.Popen, str]:
+    """`glcic serve` with `model_path` (None: no --model, so both bundled models)."""
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "glcic", "serve", "--port", str(port), "--model", str(model_path), *extra],
+    model = [] if model_path is None else ["--model", str(model_path)]
+    process = subprocess.Popen([sys.executable, "-m", "glcic", "serve", "--port", str(port), *model, *extra],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 60
@@ -171,3 +173,28 @@ def test_page_uses_no_outside_resources(server, browser):
     page.wait_for_load_state("networkidle")
     assert requested and all(url.startswith(server) for url in requested)
     page.close()
+
+
+def test_the_page_offers_the_bundled_models_and_completes_with_the_one_chosen(browser, photo_file):
+    from glcic.config import BUNDLED_MODELS
+
+    installed = [name for name, path in BUNDLED_MODELS.items() if path.is_file()]
+    process, url = start_server(None)
+    try:
+        page = browser.new_page(viewport={"width": 1200, "height": 800})
+        requests = []
+        page.on("request", lambda request: requests.append(request.post_data_buffer or b"") if request.method == "POST" else None)
+        page.goto(url)
+        page.wait_for_function(f"document.getElementById('model').options.length === {len(installed)}")
+        assert page.is_visible("#model-choice") == (len(installed) > 1)
+        page.set_input_files("#file", str(photo_file))
+        page.wait_for_function("document.getElementById('photo').width === 400")
+        paint(page, [(100, 150), (200, 150)], size=20)
+        page.select_option("#model", installed[-1])
+        page.click("#complete")
+        page.wait_for_function("!document.body.dataset.busy && !document.getElementById('download').disabled", timeout=60_000)
+        assert "Completed" in page.inner_text("#message")
+        assert installed[-1].encode() in requests[-1]  # the form carried the chosen model
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -13,15 +13,20 @@ from glcic.errors import GlcicError
 MODEL_HELP = f"a bundled model by name, accurate or realistic, or a model file (.safetensors); default: {DEFAULT_MODEL}"
 
 EXAMPLES = """examples:
-  glcic complete photo.jpg --mask mask.png -o out.png                 # the bundled model
+  glcic complete photo.jpg --mask mask.png -o out.png                 # the default bundled model
+  glcic complete photo.jpg --mask mask.png -o out.png --model realistic
   glcic complete photo.jpg --mask mask.png -o out.png --model model.safetensors
   glcic complete photos/ --mask masks/ -o completed/ --device cuda --precision bf16
-  glcic complete big.jpg --mask big_mask.png -o out.png --native
-  glcic info model.safetensors
+  glcic complete big.jpg --mask big_mask.png -o out.png
+"""
+
+COMMANDS_EXAMPLES = """examples:
+  glcic complete photo.jpg --mask mask.png -o out.png --model realistic
+  glcic info realistic
+  glcic serve
   glcic train --data photos/ --run-dir runs/cpu --preset cpu
   glcic train --resume runs/cpu
   glcic export runs/cpu -o model.safetensors
-  glcic average runs/cpu/snapshots/iteration_00{09,10,11}000.safetensors -o averaged.safetensors
   glcic evaluate --data photos/ --model model.safetensors -o eval/ --protocol paper
   glcic bench --model model.safetensors
 """
@@ -78,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="glcic",
         description="Globally and Locally Consistent Image Completion (SIGGRAPH 2017).",
-        epilog=EXAMPLES,
+        epilog=COMMANDS_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"glcic {__version__}")
@@ -89,8 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
         "complete",
         help="fill the holes of an image (or a folder of images) given by a mask",
         description="Fill the hole of IMAGE marked by MASK (white = hole: a value >= 0.2 in [0, 1], the "
-        "authors' format) and write the result to OUT. With folders, masks are matched to images by "
-        "file name without extension, and OUT is a folder.",
+        "authors' format) and write the result to OUTPUT. With folders, masks are matched to images by "
+        "file name without extension, and OUTPUT is a folder.",
         epilog=EXAMPLES,
         formatter_class=formatter,
     )
@@ -109,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     complete.add_argument("--threshold", type=_threshold, default=0.2, help="mask value (in [0, 1]) from which a pixel is hole")
     complete.add_argument("--max-pixels", type=_positive_int, default=DEFAULT_MAX_PIXELS, help="refuse larger images (decompression bombs)")
     complete.add_argument("--quality", type=_quality, default=95, help="JPEG / WebP quality (JPEG with 4:4:4 chroma)")
-    complete.add_argument("--suffix", choices=IMAGE_SUFFIXES, default=None, help="output format for folders; None keeps each input's own")
+    complete.add_argument("--suffix", choices=IMAGE_SUFFIXES, default=None, help="output format for folders (default: each input's own)")
     complete.set_defaults(handler=run_complete)
 
     info = commands.add_parser("info", help="print a model's configuration and how it was trained", formatter_class=formatter)
@@ -167,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_evaluation_parsers(commands, formatter) -> None:
     from glcic.evaluation import list_methods, list_protocols
+    from glcic.evaluation.baselines import default_methods
 
     evaluate = commands.add_parser(
         "evaluate", formatter_class=formatter,
@@ -181,7 +187,8 @@ def _add_evaluation_parsers(commands, formatter) -> None:
     evaluate.add_argument("--protocol", choices=list_protocols(), default="paper", help="mask protocol")
     evaluate.add_argument("--seed", type=_natural_int, default=0, help="seed of the mask set")
     evaluate.add_argument("--masks", type=Path, help="reuse the mask set saved in this folder (OUT/masks of an earlier run)")
-    evaluate.add_argument("--methods", default=",".join(list_methods()), help="comma-separated methods")
+    evaluate.add_argument("--methods", default=",".join(default_methods()), help="comma-separated methods, from "
+                          + ", ".join(list_methods()))
     evaluate.add_argument("--limit", type=_positive_int, help="use only the first N images")
     evaluate.add_argument("--per-image", type=_value_parser("per_image"), default=1, help="(crop, hole) pairs per image: the centre crop, then random crops at random scales")
     evaluate.add_argument("--sheet-images", type=_natural_int, default=4, help="images in comparison.png")
@@ -201,6 +208,7 @@ def _add_evaluation_parsers(commands, formatter) -> None:
     bench.add_argument("--model", type=Path, help="model file (default: random full-width network)")
     bench.add_argument("--sizes", type=_value_parser("bench_size"), nargs="+", default=[512, 768, 1024], help="square image sides")
     bench.add_argument("--devices", nargs="+", help="default: cpu, and cuda when available")
+    bench.add_argument("--emulated", action="store_true", help="also time bf16 on a CPU without bf16 instructions (emulated: tens of times slower)")
     bench.add_argument("--repeats", type=_positive_int, default=3, help="timed runs per cell (after one warm-up)")
     bench.add_argument("--width", type=_width, default=1.0, help="width of the random network")
     bench.add_argument("-o", "--output", type=Path, help="also write the table to this new Markdown file")
@@ -567,6 +575,8 @@ def run_export_onnx(args) -> int:
     from glcic.onnx_backend import export_onnx
 
     _check_model_output(args.output, ".onnx", "ONNX file")
+    if args.output.exists():
+        raise GlcicError(f"{args.output} exists; choose a new file name")
     photos = None
     if args.int8:
         from glcic.data import find_images
@@ -612,16 +622,23 @@ def run_bench(args) -> int:
     from glcic.evaluation.timing import bench_rows, table4
     from glcic.utils import write_atomic
 
+    from glcic.devices import resolve_device
+
     for path in (args.output, args.json):
         if path is not None and path.exists():
             raise GlcicError(f"{path} exists; choose a new file name")
+        if path is not None and not path.parent.is_dir():
+            raise GlcicError(f"cannot write {path}: folder {path.parent} does not exist")
+    for device in args.devices or []:
+        resolve_device(device)  # an unknown or missing device is refused before anything is timed
     width = args.width
     if args.model is not None:
         from glcic.model_file import model_source, read_model_file
 
         args.model = model_source(args.model)
         width = read_model_file(args.model)[1].width
-    rows = bench_rows(args.model, args.sizes, args.devices, args.repeats, width, progress=lambda line: print(line, file=sys.stderr))
+    rows = bench_rows(args.model, args.sizes, args.devices, args.repeats, width, progress=lambda line: print(line, file=sys.stderr),
+                      emulated=args.emulated)
     table = table4(rows, width)
     print(table)
     if args.output is not None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import os
+import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,7 +100,64 @@ def center_square(image: np.ndarray, size: int) -> np.ndarray:
 
 def decode_image(data: bytes, name: str = "image", max_pixels: int = DEFAULT_MAX_PIXELS, draft: int | None = None) -> np.ndarray:
     """Decode encoded image bytes (`name` is how errors call it) to an upright (H, W[, C]) array;
-    with `draft`, a JPEG is decoded at the smallest scale that keeps both sides >= `draft` px."""
+    with `draft`, a JPEG is decoded at the smallest scale that keeps both sides >= `draft` px.
+
+    Damage a decoder detects is refused (ImageError), never passed on as pixels: what libjpeg and
+    libtiff report on their own (they print it and go on) is caught and named, and a PNG is checked
+    chunk by chunk (every CRC, the IEND chunk, the whole compressed stream). Any other failure of a
+    decoder on a hostile file is an ImageError too."""
+    try:
+        with _DecoderMessages() as messages:
+            array = _decode(data, name, max_pixels, draft)
+    except (ImageError, TooManyPixels):
+        raise
+    except Exception as error:  # noqa: BLE001 - a fuzzed file can make a decoder fail in any way
+        raise ImageError(f"{name} is corrupt: the decoder failed ({type(error).__name__}: {error})") from None
+    if messages.damage:
+        raise ImageError(f"{name} is corrupt: {messages.damage}")
+    return array
+
+
+class _DecoderMessages:
+    """Captures what C decoders print on the process's stderr while an image decodes (libjpeg's
+    "Corrupt JPEG data", libtiff's errors), so that it is neither printed before glcic's own message
+    nor ignored. One decode at a time holds stderr (a lock), so threads never see each other's lines."""
+
+    _lock = __import__("threading").Lock()
+    DAMAGE_WORDS = ("corrupt", "error", "premature end", "bad ", "invalid", "decoding", "not enough", "missing")
+
+    def __enter__(self):
+        import tempfile
+
+        self._lock.acquire()
+        self.damage = None
+        try:
+            sys.stderr.flush()
+            self._saved = os.dup(2)
+            self._file = tempfile.TemporaryFile()
+            os.dup2(self._file.fileno(), 2)
+        except (OSError, ValueError, AttributeError):  # no real stderr (an embedding host): decode without capturing
+            self._saved = None
+        return self
+
+    def __exit__(self, *exc):
+        try:
+            if self._saved is not None:
+                os.dup2(self._saved, 2)
+                os.close(self._saved)
+                self._file.seek(0)
+                text = self._file.read(4096).decode("utf-8", "replace")
+                self._file.close()
+                lines = [line.strip() for line in text.splitlines() if line.strip()]
+                damaged = [line for line in lines if any(word in line.lower() for word in self.DAMAGE_WORDS)]
+                if damaged:
+                    self.damage = damaged[0][:200]
+        finally:
+            self._lock.release()
+        return False
+
+
+def _decode(data: bytes, name: str, max_pixels: int, draft: int | None) -> np.ndarray:
     from PIL import Image, UnidentifiedImageError
 
     try:
@@ -137,10 +195,27 @@ def decode_image(data: bytes, name: str = "image", max_pixels: int = DEFAULT_MAX
         orientation = 1
     if image.format == "PNG":
         _check_png_stream(data, name)
+    elif image.format == "JPEG":
+        _check_jpeg_stream(data, name, width, height)
     sixteen_bit_png = image.format == "PNG" and len(data) > 24 and data[24] == 16  # IHDR bit depth
     if (sixteen_bit_png or image.format == "TIFF") and array.ndim == 3 and array.dtype == np.uint8:
         array = _decode_16bit_colour(data, array)
     return orient(array, orientation)
+
+
+def _check_jpeg_stream(data: bytes, name: str, width: int, height: int) -> None:
+    """Decode a JPEG's entropy-coded data once more with libjpeg-turbo in strict mode (simplejpeg):
+    Pillow's decoder passes over what libjpeg reports as corrupt ("premature end of data segment",
+    "extraneous bytes before marker") and fills the rest with grey. At 1/8 scale (every coefficient
+    is still Huffman-decoded, which is where damage shows) it costs a fraction of the first decode."""
+    try:
+        import simplejpeg
+    except ImportError:  # the dependency is declared; a trimmed install decodes without the second look
+        return
+    try:
+        simplejpeg.decode_jpeg(data, strict=True, min_width=max(1, width // 8), min_height=max(1, height // 8))
+    except ValueError as error:
+        raise ImageError(f"{name} is corrupt: {error}") from None
 
 
 def _check_png_stream(data: bytes, name: str) -> None:
@@ -149,14 +224,21 @@ def _check_png_stream(data: bytes, name: str) -> None:
     import struct
     import zlib
 
-    position, stream = 8, bytearray()
+    position, stream, ended = 8, bytearray(), False
     while position + 8 <= len(data):
         length, kind = struct.unpack(">I4s", data[position : position + 8])
+        chunk = data[position + 4 : position + 8 + length]  # type and data: what the CRC covers
+        crc = data[position + 8 + length : position + 12 + length]
+        if len(crc) < 4 or struct.unpack(">I", crc)[0] != zlib.crc32(chunk):
+            raise ImageError(f"{name} is corrupt: its {kind.decode('latin-1')!r} chunk fails its checksum (or is cut short)")
         if kind == b"IDAT":
             stream += data[position + 8 : position + 8 + length]
         elif kind == b"IEND":
+            ended = True
             break
         position += 12 + length
+    if not ended:
+        raise ImageError(f"{name} is truncated: the PNG ends before its IEND chunk")
     try:
         decompressor, pending = zlib.decompressobj(), bytes(stream)
         while pending and not decompressor.eof:  # at most 16 MB out per call: a zlib bomb never fills memory
@@ -227,6 +309,15 @@ def encode_image(array: np.ndarray, suffix: str, metadata: ImageMetadata | None 
     import cv2
 
     suffix = suffix.lower()
+    if suffix not in IMAGE_SUFFIXES:
+        raise ImageError(f"cannot write {suffix or 'a file without an extension'}: choose one of {', '.join(IMAGE_SUFFIXES)}")
+    array = np.asarray(array)
+    if array.dtype not in (np.uint8, np.uint16):
+        raise ImageError(f"images are written from uint8 or uint16 arrays, got {array.dtype}")
+    if not (array.ndim == 2 or (array.ndim == 3 and array.shape[2] in (1, 2, 3, 4))) or 0 in array.shape:
+        raise ImageError(f"images are written from (H, W) or (H, W, 1-4) arrays, got shape {array.shape}")
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[:, :, 0]
     if array.ndim == 3 and array.shape[2] == 2:  # grey + alpha: written as RGBA
         array = np.concatenate([np.repeat(array[:, :, :1], 3, axis=2), array[:, :, 1:]], axis=2)
     if array.dtype == np.uint16 and suffix not in (".png", ".tif", ".tiff"):

@@ -95,6 +95,8 @@ def read_model_file(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], M
         raise ModelFileError(f"model file not found: {path}")
     with open(path, "rb") as handle:
         head = handle.read(8)
+    if path.suffix.lower() == ".onnx":
+        raise ModelFileError(f"{path} is an ONNX file; run it with --backend onnx (the torch backend reads .safetensors)")
     if head.startswith(_PICKLE_MAGIC):
         raise ModelFileError(
             f"{path} looks like a pickled PyTorch checkpoint; glcic never unpickles files. "

@@ -6,11 +6,32 @@ import os
 from pathlib import Path
 
 
+def remove_stale_temporaries(folder: Path) -> None:
+    """Delete the `.glcic-PID-*.tmp` files that a killed glcic process left in `folder` (those whose
+    process is gone; a running one's are left alone)."""
+    try:
+        leftovers = list(folder.glob(".glcic-*-*.tmp"))
+    except OSError:
+        return
+    for leftover in leftovers:
+        try:
+            pid = int(leftover.name.split("-")[1])
+            os.kill(pid, 0)  # raises when no such process exists
+        except ProcessLookupError:
+            try:
+                leftover.unlink()
+            except OSError:
+                pass
+        except (ValueError, IndexError, PermissionError, OSError):
+            continue  # not ours, or a process of another user: alive
+
+
 def write_atomic(path: str | os.PathLike, data: bytes) -> None:
     """Write `data` to a temporary file beside `path`, then move it over `path` in one step."""
     from glcic.errors import GlcicError
 
     path = Path(path)
+    remove_stale_temporaries(path.parent)
     temporary = path.with_name(f".glcic-{os.getpid()}-{os.urandom(4).hex()}.tmp")  # short: the target's name may be at the limit
     try:
         with open(temporary, "wb") as handle:

@@ -6,6 +6,8 @@ method whose package is not installed, or that needs a model when none was given
 skipped with the reason, never a crash.
 
 - `glcic` / `glcic_raw`: the model, with and without the paper's post-processing (Poisson blending);
+- `glcic_accurate` / `glcic_realistic`: a bundled model by name, with post-processing (to compare the
+  two in one run, on the same pairs, with paired differences);
 - `glcic_whole`: the model on the whole image brought down so that the hole is as deep as the model's
   working depth, the fill upscaled (how completion worked before hole-centred windows);
 - `telea`, `navier_stokes`: OpenCV's `cv2.inpaint` (Telea 2004; Bertalmio et al. 2001), radius 5;
@@ -29,6 +31,7 @@ from glcic.utils import Registry
 class Context:
     model: object | None = None  # a CompletionModel, for the glcic methods
     seed: int = 0  # for methods with randomness (PatchMatch)
+    bundled: dict = field(default_factory=dict)  # bundled models loaded so far, by name
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,7 @@ class Method:
     requires: tuple[str, ...] = ()  # importable modules it needs
     needs_model: bool = False
     description: str = ""
+    bundled: str | None = None  # the bundled model it runs, by name
 
 
 _METHODS = Registry("method")
@@ -55,6 +59,11 @@ def list_methods() -> list[str]:
     return _METHODS.names()
 
 
+def default_methods() -> list[str]:
+    """What an evaluation runs unless told: every method but the named bundled models (`glcic` is the model given)."""
+    return [name for name, method in _METHODS.items() if method.bundled is None]
+
+
 def get_method(name: str) -> Method:
     return _METHODS.choose(name)
 
@@ -66,6 +75,11 @@ def unavailable_reason(method: Method, context: Context) -> str | None:
         return f"package {', '.join(missing)} is not installed"
     if method.needs_model and context.model is None:
         return "no --model given"
+    if method.bundled is not None:
+        from glcic.config import BUNDLED_MODELS
+
+        if not BUNDLED_MODELS[method.bundled].is_file():
+            return f"the bundled model {method.bundled} is not in this installation"
     return None
 
 
@@ -99,6 +113,23 @@ def _glcic(image, hole, context):
     from glcic.inference.complete import complete
 
     return complete(context.model, image, hole, postprocess=True)
+
+
+def _bundled_method(name: str) -> None:
+    def run(image, hole, context):
+        from glcic.inference.complete import complete
+        from glcic.model_file import load_model
+
+        if name not in context.bundled:
+            context.bundled[name] = load_model(name)
+        return complete(context.bundled[name], image, hole, postprocess=True)
+
+    _METHODS.register(f"glcic_{name}", Method(f"glcic_{name}", run, description=f"the bundled model {name}, with post-processing",
+                                              bundled=name))
+
+
+for _name in ("accurate", "realistic"):
+    _bundled_method(_name)
 
 
 @register_method("glcic_raw", needs_model=True, description="the model, no post-processing")

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from glcic.errors import GlcicError
-from glcic.evaluation.baselines import Context, get_method, list_methods, run_method, unavailable_reason
+from glcic.evaluation.baselines import Context, default_methods, get_method, run_method, unavailable_reason
 from glcic.evaluation.judge import JudgeSettings
 from glcic.evaluation.metrics import compute_all, higher_is_better, metric_title, pair_metrics
 from glcic.evaluation.protocols import Protocol, get_protocol, load_mask_set, make_mask_set, save_mask_set
@@ -161,7 +161,7 @@ def evaluate(
     skip it."""
     data, output = Path(data), Path(output)
     check_output_folder(output)
-    chosen = [get_method(name) for name in (methods or list_methods())]
+    chosen = [get_method(name) for name in (methods or default_methods())]
     manifest, holes = load_mask_set(masks) if masks is not None else (None, None)
     spec = get_protocol(manifest["protocol"] if manifest else protocol)
     photo_names, photos, unreadable = _load_images(data, limit, spec)

@@ -20,12 +20,15 @@ PAPER_SECONDS = {512: (2.286, 0.141), 768: (4.933, 0.312), 1024: (8.262, 0.561)}
 PAPER_PIXELS = {512: 262_144, 768: 589_824, 1024: 1_048_576}
 
 
-def configurations(devices: list[str]) -> list[tuple[str, str, str]]:
-    """(device, backend, precision) to compare; the reference row is added apart."""
+def configurations(devices: list[str], emulated: bool = False) -> list[tuple[str, str, str]]:
+    """(device, backend, precision) to compare; the reference row is added apart. On a CPU without
+    native bf16 instructions, bf16 is emulated (tens of times slower): left out unless `emulated`."""
+    from glcic.devices import cpu_has_fast_bf16
+
     rows = []
     for device in devices:
         if device == "cpu":
-            rows += [("cpu", "torch", "fp32"), ("cpu", "torch", "bf16")]
+            rows += [("cpu", "torch", "fp32")] + ([("cpu", "torch", "bf16")] if emulated or cpu_has_fast_bf16() else [])
             if onnx_available():
                 rows += [("cpu", "onnx", "fp32"), ("cpu", "onnx", "int8")]
         else:
@@ -97,16 +100,14 @@ class _Reference:
 
 def cpu_bf16_support() -> str:
     """Which bf16 instructions the CPU has: without AMX or AVX512-BF16, bf16 is emulated (slow)."""
-    try:
-        flags = next(line for line in open("/proc/cpuinfo") if line.startswith("flags")).split()
-    except (OSError, StopIteration):
-        return "unknown"
-    found = [flag for flag in ("amx_bf16", "avx512_bf16") if flag in flags]
+    from glcic.devices import cpu_bf16_flags
+
+    found = sorted(cpu_bf16_flags() - {"amx_tile"})
     return ", ".join(found) if found else "none (bf16 is emulated)"
 
 
 def bench_rows(model_path=None, sizes=(512, 768, 1024), devices: list[str] | None = None, repeats: int = 3,
-               width: float = 1.0, progress=None) -> list[dict]:
+               width: float = 1.0, progress=None, emulated: bool = False) -> list[dict]:
     """One row per (device, backend, precision, size): seconds and GFLOP/s of the network with its
     pre- and post-copies. The first rows of each device are the reference (`reference: true`)."""
     import tempfile
@@ -126,7 +127,7 @@ def bench_rows(model_path=None, sizes=(512, 768, 1024), devices: list[str] | Non
         gflops = {size: network_gflop(network, size) for size in sizes}
         rows = []
         for device in devices or available_devices():
-            runs = [(device, "torch", "fp32", True)] + [(d, b, p, False) for d, b, p in configurations([device]) if d == device]
+            runs = [(device, "torch", "fp32", True)] + [(d, b, p, False) for d, b, p in configurations([device], emulated) if d == device]
             models, kept = [], []
             for device_name, backend, precision, reference in runs:
                 try:

@@ -66,6 +66,24 @@ def working_depth(model: CompletionModel) -> float:
     return model.config.hole_max / 4
 
 
+class DeepHoleWarning(UserWarning):
+    """native=True on a hole deeper than any the model was trained on."""
+
+
+def _warn_if_deeper_than_trained(model: CompletionModel, hole: np.ndarray) -> None:
+    """native=True runs every hole at full resolution: a hole deeper than the deepest training holes
+    (half the largest training hole side) is out of what the network learned, and its fill turns to
+    colour noise; say so, and what to do instead."""
+    from glcic.inference.regions import hole_depths, label_holes
+
+    count, labels, _ = label_holes(hole)
+    deepest, trained = float(max(hole_depths(hole, labels, count))), model.config.hole_max / 2
+    if deepest > trained:
+        warnings.warn(f"a hole is {deepest:.0f} px deep, deeper than any the model was trained on ({trained:.0f} px): with native "
+                      "scale its fill will be poor (colour noise, fringes); leave native off to bring it down to the model's scale",
+                      DeepHoleWarning, stacklevel=3)
+
+
 def predict(model: CompletionModel, rgb: np.ndarray, hole: np.ndarray, flip_average: bool = False) -> np.ndarray:
     """The network's raw output on a whole image, no windows: (H, W, 3) float32 in [0, 1] for rgb
     (H, W, 3) float32 and hole (H, W) bool."""
@@ -187,6 +205,9 @@ def complete(
     if hole.mean() > LARGE_MASK_FRACTION:
         warnings.warn(f"the hole covers {hole.mean():.0%} of the image; if white marks what to keep, the mask is inverted: "
                       "use --invert-mask (invert_mask=True)", LargeMaskWarning, stacklevel=2)
+
+    if native:
+        _warn_if_deeper_than_trained(model, hole)
 
     # Plan on the holes' bounding box (plus one known pixel), then work only inside the union of the
     # windows: a small hole in a huge photo never converts, labels or copies the whole photo as floats.

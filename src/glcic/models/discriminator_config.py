@@ -18,13 +18,15 @@ class DiscriminatorConfig:
     width: float = 1.0  # channel multiplier of both discriminators
     use_global: bool = True  # ablation switches (Fig. 6)
     use_local: bool = True
-    norm: str = "batch"  # the paper's batch norm, or "spectral" (see the module docstring)
+    norm: str = "batch"  # the paper's batch norm, "spectral" or "none" (see glcic.models.discriminators)
+    antialias: bool = False  # a fixed low-pass before every stride-2 conv (see glcic.models.discriminators.Blur)
 
     def build(self):
         """The `ContextDiscriminator` of this config."""
         from glcic.models.discriminators import ContextDiscriminator
 
-        return ContextDiscriminator(self.global_size, self.local_size, self.width, self.use_global, self.use_local, self.norm)
+        return ContextDiscriminator(self.global_size, self.local_size, self.width, self.use_global, self.use_local, self.norm,
+                                    self.antialias)
 
 
 DISCRIMINATOR_PRESETS: dict[str, DiscriminatorConfig] = {

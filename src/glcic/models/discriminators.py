@@ -55,7 +55,7 @@ def feature_side(input_size: int, convs: int) -> int:
 class ConvDiscriminator(nn.Module):
     """Shared body of the local and global discriminators: (B, 3, S, S) -> (B, 1024)."""
 
-    def __init__(self, input_size: int, width: float = 1.0, convs: int | None = None, norm: str = "batch"):
+    def __init__(self, input_size: int, width: float = 1.0, convs: int | None = None, norm: str = "batch", antialias: bool = False):
         super().__init__()
         if norm not in NORMS:
             raise ValueError(f"unknown discriminator norm {norm!r}; choose one of {list(NORMS)}")
@@ -66,6 +66,8 @@ class ConvDiscriminator(nn.Module):
         for index in range(self.convs):
             out_channels = scaled_channels(min(64 * 2**index, MAX_CHANNELS), width)
             conv = nn.Conv2d(in_channels, out_channels, 5, stride=2, padding=2)
+            if antialias:
+                layers.append(Blur(in_channels))
             if norm == "batch":
                 layers += [conv, nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True)]
             else:
@@ -83,6 +85,24 @@ class ConvDiscriminator(nn.Module):
         return self.fc(self.features(x).flatten(1))  # (B, 1024)
 
 
+class Blur(nn.Module):
+    """A fixed [1, 2, 1] x [1, 2, 1] / 16 low-pass per channel (same size, zero padding), put before a
+    stride-2 conv so that it cannot alias (Zhang 2019, "Making convolutional networks shift-invariant
+    again"). Without it a stride-2 conv folds a pattern at the pixel grid's own frequency (stripes 2 px
+    apart) into a smooth shift of its features, and the completion network learns that stripes pass
+    for texture (docs/adversarial.md)."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        kernel = torch.tensor([1.0, 2.0, 1.0])
+        kernel = (kernel[:, None] * kernel[None, :]) / 16
+        self.register_buffer("kernel", kernel.expand(channels, 1, 3, 3).clone(), persistent=False)
+        self.channels = channels
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return nn.functional.conv2d(x, self.kernel.to(x.dtype), padding=1, groups=self.channels)
+
+
 def spectral(layer: nn.Module) -> nn.Module:
     """`layer` with its weight spectrally normalised (one power iteration per training forward)."""
     return nn.utils.parametrizations.spectral_norm(layer)
@@ -91,15 +111,15 @@ def spectral(layer: nn.Module) -> nn.Module:
 class LocalDiscriminator(ConvDiscriminator):
     """Looks at a patch centred on the completed region (128 px in the paper, 96 px for faces)."""
 
-    def __init__(self, input_size: int = 128, width: float = 1.0, convs: int | None = None, norm: str = "batch"):
-        super().__init__(input_size, width, convs, norm)
+    def __init__(self, input_size: int = 128, width: float = 1.0, convs: int | None = None, norm: str = "batch", antialias: bool = False):
+        super().__init__(input_size, width, convs, norm, antialias)
 
 
 class GlobalDiscriminator(ConvDiscriminator):
     """Looks at the whole image, resized to `input_size` (256 px in the paper, 160 px for faces)."""
 
-    def __init__(self, input_size: int = 256, width: float = 1.0, convs: int | None = None, norm: str = "batch"):
-        super().__init__(input_size, width, convs, norm)
+    def __init__(self, input_size: int = 256, width: float = 1.0, convs: int | None = None, norm: str = "batch", antialias: bool = False):
+        super().__init__(input_size, width, convs, norm, antialias)
 
 
 class ContextDiscriminator(nn.Module):
@@ -118,12 +138,13 @@ class ContextDiscriminator(nn.Module):
         use_global: bool = True,
         use_local: bool = True,
         norm: str = "batch",
+        antialias: bool = False,
     ):
         super().__init__()
         if not (use_global or use_local):
             raise ValueError("ContextDiscriminator needs at least one of the global and local discriminators")
-        self.global_discriminator = GlobalDiscriminator(global_size, width, norm=norm) if use_global else None
-        self.local_discriminator = LocalDiscriminator(local_size, width, norm=norm) if use_local else None
+        self.global_discriminator = GlobalDiscriminator(global_size, width, norm=norm, antialias=antialias) if use_global else None
+        self.local_discriminator = LocalDiscriminator(local_size, width, norm=norm, antialias=antialias) if use_local else None
         self.fc = nn.Linear(FEATURES * (int(use_global) + int(use_local)), 1)
         if norm == "spectral":
             self.fc = spectral(self.fc)

@@ -72,6 +72,8 @@ class TrainConfig:
     discriminators: str = option("both", "ablation (Fig. 6); none trains with the weighted MSE only", choices=DISCRIMINATOR_CHOICES)
     discriminator_norm: str = option("batch", "the discriminators' normalisation: the paper's batch norm, spectral norm, or none",
                                      choices=NORMS)
+    discriminator_antialias: bool = option(False, "a fixed low-pass before each of the discriminators' stride-2 convs, so that "
+                                           "stripes at the pixel grid's frequency cannot pass for texture")
     discriminator_batch: str = option("separate", "real and completed images through the discriminators in separate batches, "
                                       "or mixed in one (so batch norm cannot tell them apart by batch statistics)",
                                       choices=DISCRIMINATOR_BATCHES)

@@ -17,8 +17,9 @@ def export_model(run_dir: str | os.PathLike, output: str | os.PathLike, dtype: t
     resolution, holes and provenance, as a safetensors model file (see glcic.model_file).
 
     `working_short_side` (default: the middle of the training resize range, e.g. 320 for the paper's
-    [256, 384]) records the scale the network saw its training images at; completion brings a hole's
-    window down only when the hole is deeper than the training holes (`hole_max / 2`)."""
+    [256, 384]) records the scale the network saw its training images at (informational: completion
+    brings a hole's window down only when the hole is deeper than the model's working depth,
+    `hole_max / 4`, see glcic.inference.complete.working_depth)."""
     from glcic.model_file import save_model
     from glcic.models.completion import CompletionNetwork
 
@@ -70,5 +71,9 @@ def model_config_for(config, iteration: int, phase: str, training_images: int | 
             "hole_sampler": config.hole_sampler,
             "resize_range": [config.resize_min, config.resize_max],
             "augment": config.augment,
+            "joint_phase": {name: getattr(config, name) for name in (
+                "discriminator_norm", "discriminator_batch", "discriminator_shift", "discriminator_antialias",
+                "freeze_upsampling", "discriminator_learning_rate", "balance_gradients", "balance_ratio", "generator_loss")}
+            if config.adversarial and phase == "joint" else None,
         },
     )

@@ -96,7 +96,7 @@ def _build_networks(config: TrainConfig, world: distributed.World, state: dict |
     if config.adversarial:
         discriminator = DiscriminatorConfig(
             config.global_size, config.local_size, config.discriminator_width, config.use_global, config.use_local,
-            config.discriminator_norm,
+            config.discriminator_norm, config.discriminator_antialias,
         ).build()
     if state is not None:
         completion.load_state_dict(state["completion"])

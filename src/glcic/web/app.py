@@ -54,38 +54,58 @@ class _Queue:
 
 class UploadLimit:
     """ASGI middleware: a request body over `limit` bytes gets 413 before it is read (Content-Length)
-    or as soon as it passes the limit (chunked uploads)."""
+    or as soon as it passes the limit (chunked uploads: whatever the app was about to answer is
+    dropped); a body that stalls for `read_timeout` seconds gets 408 and the connection is closed."""
 
-    def __init__(self, app, limit: int):
-        self.app, self.limit = app, limit
+    def __init__(self, app, limit: int, read_timeout: float = 30.0):
+        self.app, self.limit, self.read_timeout = app, limit, read_timeout
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        import anyio
         from starlette.responses import JSONResponse
 
         too_large = JSONResponse({"error": f"upload over the limit of {self.limit / 2**20:g} MB"}, status_code=413)
         headers = dict(scope.get("headers") or [])
         length = headers.get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > self.limit:
+        if length is not None and (not length.isdigit() or len(length) > 18):
+            return await JSONResponse({"error": "invalid Content-Length header"}, status_code=400)(scope, receive, send)
+        if length is not None and int(length) > self.limit:
             return await too_large(scope, receive, send)
-        received = 0
+        received, refused = 0, None
 
         async def counted_receive():
-            nonlocal received
-            message = await receive()
+            nonlocal received, refused
+            try:
+                with anyio.fail_after(self.read_timeout):
+                    message = await receive()
+            except TimeoutError:
+                refused = JSONResponse({"error": f"the request body stalled for {self.read_timeout:g} s"}, status_code=408,
+                                       headers={"Connection": "close"})
+                raise _Refused from None
             received += len(message.get("body", b""))
             if received > self.limit:
-                raise _TooLarge
+                refused = too_large
+                raise _Refused
             return message
 
+        async def guarded_send(message):
+            if refused is None:  # once the body is refused, the app's own answer (a parse error) is dropped
+                await send(message)
+
         try:
-            await self.app(scope, counted_receive, send)
-        except _TooLarge:
-            await too_large(scope, receive, send)
+            await self.app(scope, counted_receive, guarded_send)
+        except _Refused:
+            pass
+        except Exception:  # noqa: BLE001 - e.g. the form parser wrapping our exception: the refusal below says why
+            if refused is None:
+                raise
+        if refused is not None:
+            await refused(scope, receive, send)
 
 
-class _TooLarge(Exception):
+class _Refused(Exception):
     pass
 
 
@@ -125,6 +145,18 @@ def create_app(model, limits: Limits | None = None):
 
     def error(status: int, message: str, headers: dict | None = None):
         return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException):  # 404, 405, the form parser's 400: one format
+        detail = exc.detail if isinstance(exc.detail, str) else "bad request"
+        return error(exc.status_code, {"Not Found": "no such page or endpoint", "Method Not Allowed": "method not allowed here"}
+                     .get(detail, detail), getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _internal(request: Request, exc: Exception):  # nothing of the internals leaves the server
+        return error(500, "internal error: the completion failed")
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError):
