@@ -38,16 +38,16 @@ bench: install
 	$(BIN)/glcic bench --json results/bench.json -o results/bench.md
 
 bench-train: install
-	$(BIN)/python benchmarks/bench_training.py
+	$(BIN)/python benchmarks/bench_training.py $(if $(wildcard data/photos/train),--data data/photos/train)
 
 # the offline photo data set (Debian packages, scikit-image, scikit-learn), not stored in the repository
 photos: install
 	test -d data/photos || $(BIN)/python scripts/build_photos.py data/photos --cache data/packages
 
-# docs/results.md: both bundled models and the classical methods on the test photos (never used to choose
+# docs/results.md: the bundled model and the classical methods on the test photos (never used to choose
 # anything), 40 pairs per photo, the paper's rectangles and brush strokes, with the realism judge; the
 # full-resolution test photos; the Table 4 timings
-METHODS := glcic_accurate,glcic_realistic,telea,navier_stokes,biharmonic,patchmatch
+METHODS := glcic,glcic_raw,telea,navier_stokes,biharmonic,patchmatch
 results: photos
 	rm -rf results/test-paper results/test-free_form results/test-large results/table4.md results/table4.json
 	mkdir -p results
@@ -56,7 +56,7 @@ results: photos
 			--seed 0 --methods $(METHODS) --sheet-images 6 --no-progress > /dev/null || exit 1; \
 	done
 	$(BIN)/glcic evaluate --data data/photos/test_large -o results/test-large --protocol large --per-image 8 --seed 0 \
-		--methods glcic_accurate,glcic_realistic,glcic_whole,telea,navier_stokes --no-judge --no-progress > /dev/null
+		--methods glcic,glcic_whole,telea,navier_stokes --no-judge --no-progress > /dev/null
 	$(BIN)/glcic bench --repeats 2 -o results/table4.md --json results/table4.json > /dev/null
 
 clean:

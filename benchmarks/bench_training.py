@@ -73,6 +73,22 @@ def measure(preset_name: str, precision: str, phase: str, batch_size: int, warmu
     return {"seconds": statistics.median(times), "peak_gib": peak}
 
 
+def time_data(folder: str, samples: int) -> float:
+    """Median seconds to make one training sample from the photos in `folder` (the real pipeline)."""
+    from glcic.data import TrainingImages, scan_images
+    from glcic.training import preset
+
+    config = preset("cpu", data=folder, hole_sampler="mixed", hole_min=24, hole_max=64, resize_min=128, resize_max=448, augment=True)
+    paths, _ = scan_images(folder, config.image_size // 2)
+    dataset = TrainingImages(paths, config.data_config(), seed=0)
+    times = []
+    for index in range(max(samples, 20)):
+        start = time.perf_counter()
+        dataset[(0, index % len(paths))]
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--presets", nargs="+", default=["paper", "cpu"])
@@ -82,6 +98,8 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=2)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--width", type=float, help="override the presets' network widths")
+    parser.add_argument("--data", help="a folder of photos: also time the data pipeline (one sample: decode, resize, crop, hole) "
+                        "against the step, with the cpu preset's mixed holes, 128-448 px resize and augmentation")
     parser.add_argument("--child", nargs=3, metavar=("PRESET", "PRECISION", "PHASE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
 
@@ -99,6 +117,11 @@ def main() -> None:
     header += f" | {args.precisions[1]} / {args.precisions[0]} speed |" if len(args.precisions) > 1 else " |"
     print(header)
     print("|---" * (header.count("|") - 1) + "|")
+    if args.data:
+        data_seconds = time_data(args.data, args.iterations)
+        print(f"data pipeline: {data_seconds * 1000:.1f} ms per sample, {args.batch_size * data_seconds:.3f} s per batch of "
+              f"{args.batch_size} in one loader worker (in parallel with the step, on the same cores)")
+        print()
     for preset_name in args.presets:
         for phase in PHASES:
             results = []

@@ -2,8 +2,9 @@
 
     python scripts/screenshot_web.py docs/web.png [--photo examples/images/stream.jpg]
 
-Starts `glcic serve` with the bundled model, opens the photo, paints a stroke over part of it,
-completes it, and saves the page (after completion) and the page while painting (NAME-painting.png).
+Starts `glcic serve` with every bundled model, opens the photo, paints a stroke over part of it,
+chooses `--model` in the page, completes it, and saves the page (after completion) and the page
+while painting (NAME-painting.png).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ def main() -> int:
                         help="stroke points as fractions of the photo's width and height: x1 y1 x2 y2 ...")
     parser.add_argument("--size", type=int, default=28)
     parser.add_argument("--port", type=int, default=7871)
+    parser.add_argument("--model", default="accurate", help="the bundled model chosen in the page")
     args = parser.parse_args()
     server = subprocess.Popen([sys.executable, "-m", "glcic", "serve", "--port", str(args.port)])
     url = f"http://127.0.0.1:{args.port}/"
@@ -54,6 +56,7 @@ def main() -> int:
                 page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"], steps=12)
             page.mouse.up()
             page.screenshot(path=str(args.output.with_name(args.output.stem + "-painting.png")))
+            page.select_option("#model", args.model)
             page.click("#complete")
             page.wait_for_function("!document.body.dataset.busy && !document.getElementById('download').disabled", timeout=120_000)
             page.mouse.move(0, 0)

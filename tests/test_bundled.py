@@ -13,7 +13,7 @@ from glcic.image_io import read_image, list_images
 from glcic.model_file import BUNDLED_MODELS, DEFAULT_MODEL, model_source, read_model_file
 
 ROOT = Path(__file__).resolve().parent.parent
-PHASES = {"accurate": ("completion",), "realistic": ("joint",)}  # the realistic one was trained against the discriminators
+PHASES = {"accurate": ("completion",), "realistic": ("joint",)}  # a realistic one is trained against the discriminators
 
 
 @pytest.mark.parametrize("name", sorted(BUNDLED_MODELS))

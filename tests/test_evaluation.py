@@ -171,7 +171,7 @@ def test_evaluate_and_bench_commands(folder, tmp_path, model_path):
 
 def test_several_pairs_per_image_with_intervals_and_paired_differences(folder, tmp_path, model):
     result = evaluate(folder, tmp_path / "out", model=model, protocol="paper", per_image=4, methods=["glcic", "telea"],
-                      sheet_images=2, progress=False, judge=JudgeSettings(steps=10))
+                      sheet_images=2, progress=False, judge=JudgeSettings(steps=10, ensemble=1))
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["pairs"] == 12 and summary["images"] == 3 and len(result.images) == 12
     assert len(set(result.images)) == 12  # distinct crops, named photo#k

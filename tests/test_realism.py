@@ -57,23 +57,23 @@ def mean_fill(truth, hole):
 
 def test_the_judge_tells_a_mean_fill_from_the_photo():
     real, fake, photos = _pairs(24, mean_fill)
-    values = judge_values(real, fake, photos, JudgeSettings(steps=60))
+    values = judge_values(real, fake, photos, JudgeSettings(steps=60, ensemble=1))
     assert values.shape == (24,) and set(np.unique(values)) <= {0.0, 0.5, 1.0}
     assert values.mean() >= 0.95
 
 
 def test_the_judge_cannot_tell_the_photo_from_itself():
     real, fake, photos = _pairs(24, lambda truth, hole: truth.copy())
-    values = judge_values(real, fake, photos, JudgeSettings(steps=60))
+    values = judge_values(real, fake, photos, JudgeSettings(steps=60, ensemble=1))
     assert np.all(values == 0.5)  # every pair a tie: indistinguishable
 
 
 def test_the_judge_is_seeded_and_scores_only_photos_it_did_not_train_on():
     real, fake, photos = _pairs(16, mean_fill)
-    first = judge_values(real, fake, photos, JudgeSettings(steps=20, seed=3))
-    assert np.array_equal(first, judge_values(real, fake, photos, JudgeSettings(steps=20, seed=3)))
+    first = judge_values(real, fake, photos, JudgeSettings(steps=20, seed=3, ensemble=2))
+    assert np.array_equal(first, judge_values(real, fake, photos, JudgeSettings(steps=20, seed=3, ensemble=2)))
     with pytest.raises(ValueError, match="at least two photos"):
-        judge_values(real, fake, [0] * 16, JudgeSettings(steps=5))
+        judge_values(real, fake, [0] * 16, JudgeSettings(steps=5, ensemble=1))
 
 
 def test_the_patches_of_a_pair_sit_on_its_hole_at_the_same_places_for_every_completion():

@@ -7,22 +7,23 @@ import sys
 import warnings
 from pathlib import Path
 
-from glcic.config import DEFAULT_MODEL
+from glcic.config import BUNDLED_MODELS, DEFAULT_MODEL
 from glcic.errors import GlcicError
 
-MODEL_HELP = f"a bundled model by name, accurate or realistic, or a model file (.safetensors); default: {DEFAULT_MODEL}"
+MODEL_HELP = (f"a bundled model by name ({', '.join(BUNDLED_MODELS)}) or a model file (.safetensors); "
+              f"default: {DEFAULT_MODEL}")
 
 EXAMPLES = """examples:
   glcic complete photo.jpg --mask mask.png -o out.png                 # the default bundled model
-  glcic complete photo.jpg --mask mask.png -o out.png --model realistic
+  glcic complete photo.jpg --mask mask.png -o out.png --model accurate
   glcic complete photo.jpg --mask mask.png -o out.png --model model.safetensors
   glcic complete photos/ --mask masks/ -o completed/ --device cuda --precision bf16
   glcic complete big.jpg --mask big_mask.png -o out.png
 """
 
 COMMANDS_EXAMPLES = """examples:
-  glcic complete photo.jpg --mask mask.png -o out.png --model realistic
-  glcic info realistic
+  glcic complete photo.jpg --mask mask.png -o out.png --model accurate
+  glcic info accurate
   glcic serve
   glcic train --data photos/ --run-dir runs/cpu --preset cpu
   glcic train --resume runs/cpu
@@ -156,7 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (0.0.0.0 makes it reachable from other machines)")
     serve.add_argument("--port", type=_port, default=7860, help="port")
     serve.add_argument("--model", default=None, help=MODEL_HELP + " (.onnx with --backend onnx); with no --model the page "
-                       "offers both bundled models")
+                       "offers every bundled model")
     serve.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
     serve.add_argument("--backend", choices=BACKENDS, default="torch", help="torch or onnx")
     serve.add_argument("--precision", choices=PRECISIONS, default="auto", help="see glcic complete")
@@ -192,8 +193,10 @@ def _add_evaluation_parsers(commands, formatter) -> None:
     evaluate.add_argument("--limit", type=_positive_int, help="use only the first N images")
     evaluate.add_argument("--per-image", type=_value_parser("per_image"), default=1, help="(crop, hole) pairs per image: the centre crop, then random crops at random scales")
     evaluate.add_argument("--sheet-images", type=_natural_int, default=4, help="images in comparison.png")
-    evaluate.add_argument("--no-judge", action="store_true", help="skip the realism judge (a small CNN trained per method: about 30 s each)")
-    evaluate.add_argument("--judge-steps", type=_positive_int, default=300, help="training steps of each of the judge's two folds")
+    evaluate.add_argument("--no-judge", action="store_true", help="skip the realism judge (small CNNs trained per method: "
+                          "about a minute each on 2 cores)")
+    evaluate.add_argument("--judge-steps", type=_positive_int, default=300, help="training steps of each judge")
+    evaluate.add_argument("--judge-ensemble", type=_positive_int, default=4, help="judges per fold, their verdicts averaged")
     evaluate.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     evaluate.add_argument("--no-progress", action="store_true", help="no progress bars")
     evaluate.set_defaults(handler=run_evaluate)
@@ -232,7 +235,8 @@ def _add_train_parser(commands) -> None:
     train.add_argument("--run-dir", dest="run_dir", type=Path, metavar="RUN", help="new run folder (config, logs, samples, checkpoint)")
     train.add_argument("--resume", type=Path, metavar="RUN", help="continue the run in this folder from its checkpoint")
     train.add_argument("--preset", default="paper", choices=list_presets(), help="starting configuration (default: paper)")
-    train.add_argument("--fine-tune", type=Path, metavar="MODEL", help="start the completion network from a model file; T_C defaults to 0 (section 4.5)")
+    train.add_argument("--fine-tune", metavar="MODEL", help="start the completion network from a model (a bundled model's name, "
+                       "e.g. accurate, or a file); T_C defaults to 0 (section 4.5)")
     train.add_argument("--device", default="cpu", help="cpu, cuda or auto (default: cpu)")
     train.add_argument("--stop-after", type=_positive_int, help="checkpoint and stop after this many iterations of this call")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -423,10 +427,11 @@ def _train_config(args):
     if args.validation_data is not None:
         overrides["validation_data"] = str(args.validation_data)
     if args.fine_tune is not None:
-        from glcic.model_file import read_model_file
+        from glcic.model_file import model_source, read_model_file
 
-        model_config = read_model_file(args.fine_tune)[1]
-        overrides["fine_tune_from"] = str(args.fine_tune)
+        source = model_source(args.fine_tune)
+        model_config = read_model_file(source)[1]
+        overrides["fine_tune_from"] = str(source)
         overrides.setdefault("width", model_config.width)
         overrides.setdefault("completion_iterations", 0)  # section 4.5: D from scratch first, then both
     try:
@@ -550,9 +555,7 @@ def run_serve(args) -> int:
             probe.bind((args.host, args.port))
     except OSError as error:
         raise GlcicError(f"cannot serve on {args.host}:{args.port}: {error.strerror or error}") from None
-    from glcic.config import BUNDLED_MODELS
-
-    if args.model is None:  # both bundled models (those installed), the default first; the page offers the choice
+    if args.model is None:  # every bundled model installed, the default first; the page offers the choice
         names = [DEFAULT_MODEL, *(name for name in BUNDLED_MODELS if name != DEFAULT_MODEL and BUNDLED_MODELS[name].is_file())]
     else:
         names = [args.model]
@@ -606,7 +609,7 @@ def run_evaluate(args) -> int:
     methods = [name.strip() for name in args.methods.split(",") if name.strip()]
     if not methods:
         raise GlcicError(f"--methods names no method; choose from {', '.join(list_methods())}")
-    judge = None if args.no_judge else JudgeSettings(steps=args.judge_steps, seed=args.seed)
+    judge = None if args.no_judge else JudgeSettings(steps=args.judge_steps, seed=args.seed, ensemble=args.judge_ensemble)
     result = evaluate(args.data, args.output, model=model, protocol=args.protocol, seed=args.seed, masks=args.masks,
                       methods=methods, limit=args.limit, per_image=args.per_image, sheet_images=args.sheet_images,
                       progress=not args.no_progress, judge=judge)

@@ -169,8 +169,7 @@ def bundled_model_path(name: str = DEFAULT_MODEL) -> Path:
 
 def model_source(model: str | os.PathLike | None) -> Path:
     """Where a model comes from: None is the default bundled model, a bundled model's name
-    (`accurate`, `realistic`) is that model, anything else is a file path (write ./accurate for a
-    file of that name)."""
+    (`accurate`) is that model, anything else is a file path (write ./accurate for a file of that name)."""
     if model is None:
         return bundled_model_path()
     if isinstance(model, str) and model in BUNDLED_MODELS:

@@ -6,8 +6,8 @@ method whose package is not installed, or that needs a model when none was given
 skipped with the reason, never a crash.
 
 - `glcic` / `glcic_raw`: the model, with and without the paper's post-processing (Poisson blending);
-- `glcic_accurate` / `glcic_realistic`: a bundled model by name, with post-processing (to compare the
-  two in one run, on the same pairs, with paired differences);
+- `glcic_NAME` for each bundled model (`glcic_accurate`): that model by name, with post-processing
+  (to compare bundled models in one run, on the same pairs, with paired differences);
 - `glcic_whole`: the model on the whole image brought down so that the hole is as deep as the model's
   working depth, the fill upscaled (how completion worked before hole-centred windows);
 - `telea`, `navier_stokes`: OpenCV's `cv2.inpaint` (Telea 2004; Bertalmio et al. 2001), radius 5;
@@ -128,8 +128,14 @@ def _bundled_method(name: str) -> None:
                                               bundled=name))
 
 
-for _name in ("accurate", "realistic"):
-    _bundled_method(_name)
+def _register_bundled_methods() -> None:
+    from glcic.config import BUNDLED_MODELS
+
+    for name in BUNDLED_MODELS:
+        _bundled_method(name)
+
+
+_register_bundled_methods()
 
 
 @register_method("glcic_raw", needs_model=True, description="the model, no post-processing")
