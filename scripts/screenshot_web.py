@@ -56,7 +56,8 @@ def main() -> int:
                 page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"], steps=12)
             page.mouse.up()
             page.screenshot(path=str(args.output.with_name(args.output.stem + "-painting.png")))
-            page.select_option("#model", args.model)
+            if page.locator("#model option").count() > 1:  # the choice shows only with several models
+                page.select_option("#model", args.model)
             page.click("#complete")
             page.wait_for_function("!document.body.dataset.busy && !document.getElementById('download').disabled", timeout=120_000)
             page.mouse.move(0, 0)
