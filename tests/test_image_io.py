@@ -208,3 +208,14 @@ def test_no_photo_of_the_examples_or_the_data_set_is_refused():
     assert len(photos) >= 11
     for path in photos:
         read_image(path)  # raises on any refusal
+
+
+def test_temporaries_left_by_a_killed_process_are_removed_and_a_live_ones_kept(tmp_path):
+    import os
+
+    dead = tmp_path / ".glcic-2147483646-abcd1234.tmp"  # no such process
+    alive = tmp_path / f".glcic-{os.getpid()}-abcd1234.tmp"  # this one: still writing
+    dead.write_bytes(b"half an image")
+    alive.write_bytes(b"being written")
+    write_image(tmp_path / "out.png", scene(16, 16))
+    assert not dead.exists() and alive.exists() and (tmp_path / "out.png").is_file()

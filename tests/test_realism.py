@@ -84,3 +84,16 @@ def test_the_patches_of_a_pair_sit_on_its_hole_at_the_same_places_for_every_comp
     assert patches.shape == (8, 4, 32, 32)
     assert np.array_equal(patches[:, 3], again[:, 3])  # the same hole channel: the same places
     assert (patches[:, 3].reshape(8, -1).max(axis=1) == 1).all()  # each patch holds part of the hole
+
+
+def test_the_grid_index_sees_stripes_locked_to_the_pixel_grid_and_not_texture():
+    from glcic.evaluation.metrics import grid
+
+    image = textured(2)
+    hole = box_mask(96, 96, (16, 16, 64, 64))
+    striped = image.copy()
+    striped[:, ::2] = (striped[:, ::2] * 0.6).astype(np.uint8)  # every other column darker: the joint phase's stripes
+    checker = image.copy()
+    checker[(np.add.outer(np.arange(96), np.arange(96)) % 2).astype(bool)] //= 2
+    assert grid(image, image, hole) < 0.2
+    assert grid(image, striped, hole) > 0.5 and grid(image, checker, hole) > 0.5

@@ -669,3 +669,15 @@ def test_resume_may_move_a_phase_boundary_only_where_the_run_has_not_reached_it(
         resumed_config(config, {"discriminator_iterations": 1}, iteration=6)
     with pytest.raises(GlcicError, match="cannot change"):
         resumed_config(config, {"learning_rate": 0.5}, iteration=0)
+
+
+def test_validation_photos_that_cannot_be_read_are_logged(photos, tmp_path):
+    broken = tmp_path / "validation"
+    broken.mkdir()
+    for index in range(2):
+        (broken / f"v{index}.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 40)  # a PNG signature, nothing after it
+    run = tmp_path / "run"
+    train(tiny_config(photos, validation_data=str(broken), completion_iterations=2, discriminator_iterations=0, total_iterations=2),
+          run, progress=False)
+    assert "no validation image could be read" in (run / "log.txt").read_text()
+    assert not list((run / "samples").iterdir())

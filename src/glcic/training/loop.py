@@ -291,6 +291,9 @@ def _loop(config, networks, world, run, paths, iteration, stop_after, progress, 
         if config.validation_data:
             validation_paths = find_images(config.validation_data)
         validation = validation_batch(validation_paths, config.data_config(), config.sample_count, config.seed)
+        if not validation:
+            run.log(f"no validation image could be read from {config.validation_data or config.data}: no sample sheets "
+                    "or discriminator scores will be written")
     phases = training_phases(config)
     skipped_images = state.get("skipped_images", 0) if state else 0
     last_checkpoint = state["iteration"] if state else None
