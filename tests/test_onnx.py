@@ -65,3 +65,58 @@ def test_int8_export_keeps_the_config_and_stays_close_to_fp32(tmp_path, photo_an
 def test_int8_needs_a_quantized_file():
     with pytest.raises(GlcicError, match="int8 needs a quantized .onnx file"):
         glcic.load_model(backend="onnx", precision="int8")
+
+
+def _graph(path, *, input_name="input", in_channels=4, out_channels=3, stride=1, config_text=None):
+    """A small ONNX graph with glcic's metadata: one conv (or the identity when out_channels is None)."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    from glcic.config import ModelConfig
+    from glcic.onnx_backend import CONFIG_KEY
+
+    x = helper.make_tensor_value_info(input_name, TensorProto.FLOAT, ["b", in_channels, "h", "w"])
+    y = helper.make_tensor_value_info("output", TensorProto.FLOAT, None)
+    if out_channels is None:
+        nodes, initializers = [helper.make_node("Identity", [input_name], ["output"])], []
+    else:
+        weight = numpy_helper.from_array(np.full((out_channels, in_channels, 3, 3), 0.01, np.float32), "w")
+        nodes = [helper.make_node("Conv", [input_name, "w"], ["c"], pads=[1, 1, 1, 1], strides=[stride, stride]),
+                 helper.make_node("Sigmoid", ["c"], ["output"])]
+        initializers = [weight]
+    model = helper.make_model(helper.make_graph(nodes, "g", [x], [y], initializers), opset_imports=[helper.make_opsetid("", 17)])
+    model.metadata_props.add(key=CONFIG_KEY, value=config_text or ModelConfig(width=0.125).to_json())
+    onnx.save(model, str(path))
+    return path
+
+
+@pytest.mark.parametrize("options, words", [
+    ({}, None),  # a graph of the right shape loads
+    ({"out_channels": None}, "3, height, width"),  # the identity: 4 channels out
+    ({"input_name": "x"}, "'input'"),
+    ({"in_channels": 3}, "4, height, width"),
+    ({"stride": 2}, "at the input's size"),
+    ({"config_text": "{not json"}, "invalid model config"),
+    ({"config_text": '{"format_version": 2, "hole_max": 1' + "0" * 400 + "}"}, "invalid model config"),
+])
+def test_onnx_files_are_checked_at_load(tmp_path, options, words):
+    import glcic
+    from glcic.errors import ModelFileError
+
+    path = _graph(tmp_path / "m.onnx", **options)
+    if words is None:
+        assert glcic.load_model(path, backend="onnx").backend == "onnx"
+        return
+    with pytest.raises(ModelFileError, match=words):
+        glcic.load_model(path, backend="onnx")
+
+
+def test_serve_refuses_a_broken_onnx_file_before_it_listens(tmp_path):
+    import subprocess
+    import sys
+
+    path = _graph(tmp_path / "identity.onnx", out_channels=None)
+    result = subprocess.run([sys.executable, "-m", "glcic", "serve", "--backend", "onnx", "--model", path, "--port", "0"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1 and "serving" not in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr

@@ -20,6 +20,7 @@ ASSETS = Path(__file__).parent / "assets"
 # checks of docs/adversarial.md; the first candidate did not (a grid at 100 %).
 BUNDLED_MODELS = {"accurate": ASSETS / "glcic-accurate.safetensors"}
 DEFAULT_MODEL = "accurate"  # what --model defaults to; the README says why
+MAX_SIDE = 16384  # px: no image side, crop or hole of a model or of a run is larger (glcic.values uses it too)
 MAX_WIDTH = 4.0  # a width multiplier beyond this is not a model anyone trained: refused before building it
 MODEL_FORMAT_VERSION = 2  # bump when a model file changes in a way old readers cannot load (2: working_short_side)
 
@@ -46,11 +47,13 @@ class ModelConfig:
         if len(mean) != 3 or not all(0.0 <= v <= 1.0 for v in mean):
             raise ValueError(f"mean_pixel must be 3 values in [0, 1], got {self.mean_pixel!r}")
         object.__setattr__(self, "mean_pixel", mean)
-        if not (isinstance(self.hole_min, int) and isinstance(self.hole_max, int) and 0 < self.hole_min <= self.hole_max):
-            raise ValueError(f"need integers 0 < hole_min <= hole_max, got {self.hole_min!r}, {self.hole_max!r}")
+        if not (isinstance(self.hole_min, int) and isinstance(self.hole_max, int) and 0 < self.hole_min <= self.hole_max <= MAX_SIDE):
+            raise ValueError(f"need integers 0 < hole_min <= hole_max <= {MAX_SIDE}, got {str(self.hole_min)[:20]}, {str(self.hole_max)[:20]}")
+        if not (isinstance(self.image_size, int) and 0 < self.image_size <= MAX_SIDE):
+            raise ValueError(f"image_size must be an integer in 1-{MAX_SIDE}, got {str(self.image_size)[:20]}")
         if not isinstance(self.notes, dict):
             raise ValueError("notes must be a JSON object")
-        if self.working_short_side is not None and not (isinstance(self.working_short_side, int) and self.working_short_side >= 8):
+        if self.working_short_side is not None and not (isinstance(self.working_short_side, int) and 8 <= self.working_short_side <= MAX_SIDE):
             raise ValueError(f"working_short_side must be None or an integer >= 8, got {self.working_short_side!r}")
 
     def to_json(self) -> str:

@@ -132,7 +132,10 @@ def load_onnx(source: Path, device: torch.device, precision: str):
         metadata = {p.key: p.value for p in graph.metadata_props}
         if CONFIG_KEY not in metadata:
             raise ModelFileError(f"{source} is an ONNX file but not a glcic model (no {CONFIG_KEY!r} metadata)")
-        config = ModelConfig.from_json(metadata[CONFIG_KEY])
+        try:
+            config = ModelConfig.from_json(metadata[CONFIG_KEY])
+        except (ValueError, TypeError) as error:
+            raise ModelFileError(f"{source} has an invalid model config: {error}") from None
         quantized = any(node.op_type == "QuantizeLinear" for node in graph.graph.node)
         if precision == "auto":
             precision = "int8" if quantized else "fp32"
@@ -148,7 +151,39 @@ def load_onnx(source: Path, device: torch.device, precision: str):
     providers = ["CUDAExecutionProvider", "CPUExecutionProvider"] if device.type == "cuda" else ["CPUExecutionProvider"]
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = torch.get_num_threads()
-    return onnxruntime.InferenceSession(data, options, providers=providers), config, precision
+    try:
+        session = onnxruntime.InferenceSession(data, options, providers=providers)
+    except Exception as error:  # noqa: BLE001 - onnxruntime refuses broken graphs in many ways
+        raise ModelFileError(f"{source} is not a graph ONNX Runtime can run ({type(error).__name__})") from None
+    _check_session(session, source)
+    return session, config, precision
+
+
+PROBE_SIDE = 32  # px: the side of the probe a loaded graph must complete like a completion network
+
+
+def _check_session(session, source: Path) -> None:
+    """A graph is a completion network only if it takes `input` with 4 channels and gives one output
+    with 3 channels at the same height and width, finite, in [0, 1]: checked on a probe at load, so
+    that `glcic serve` refuses such a file before it listens."""
+    inputs, outputs = session.get_inputs(), session.get_outputs()
+    if [i.name for i in inputs] != ["input"] or len(outputs) != 1:
+        raise ModelFileError(f"{source}: a glcic graph has one input called 'input' and one output, this one has inputs "
+                             f"{[i.name for i in inputs]} and {len(outputs)} output(s)")
+    if len(inputs[0].shape) != 4 or inputs[0].shape[1] != 4:
+        raise ModelFileError(f"{source}: the input must be (batch, 4, height, width) (RGB and the mask), got {inputs[0].shape}")
+    probe = np.full((1, 4, PROBE_SIDE, PROBE_SIDE), 0.5, np.float32)
+    probe[:, 3] = 0
+    probe[:, 3, 8:24, 8:24] = 1
+    try:
+        output = np.asarray(session.run(None, {"input": probe})[0])
+    except Exception as error:  # noqa: BLE001
+        raise ModelFileError(f"{source}: the graph fails on a {PROBE_SIDE} px probe ({type(error).__name__})") from None
+    if output.shape != (1, 3, PROBE_SIDE, PROBE_SIDE):
+        raise ModelFileError(f"{source}: the graph must give (batch, 3, height, width) at the input's size; on a "
+                             f"{PROBE_SIDE} px probe it gave {output.shape}")
+    if not np.isfinite(output).all():
+        raise ModelFileError(f"{source}: the graph computes NaN or infinite values: its weights are broken")
 
 
 def run_session(session, batch: np.ndarray) -> np.ndarray:

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import math
 
-from glcic.config import MAX_WIDTH
+from glcic.config import MAX_SIDE, MAX_WIDTH  # noqa: F401 - MAX_SIDE: image sides, crops, hole sizes, windows
 
 MAX_COUNT = 2**31 - 1  # iterations, seeds, pairs, pixels: what fits every index type glcic passes them to
-MAX_SIDE = 16384  # px: image sides, crops, hole sizes, context windows
 
 # name -> (type, test, words for errors)
 VALUE_KINDS = {
