@@ -44,7 +44,8 @@ def test_the_training_quick_start_works_as_pasted(tmp_path):
     text = README.read_text()
     section = text[text.index("## Training quick-start"):]
     script = re.findall(r"```bash\n(.*?)```", section, flags=re.S)[0]
-    script = script.replace(".venv/bin/glcic", f"{sys.executable} -m glcic").replace("/tmp/", f"{tmp_path}/")
+    script = script.replace("/tmp/", f"{tmp_path}/").replace(".venv/bin/glcic", f"{sys.executable} -m glcic")  # in this order: the
+    # interpreter's own path may lie under /tmp
     result = subprocess.run(["bash", "-e", "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
     assert "stopped at iteration 5" in result.stderr and "finished at iteration 8" in result.stderr
