@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import os
 import sys
+import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,7 +124,7 @@ class _DecoderMessages:
     "Corrupt JPEG data", libtiff's errors), so that it is neither printed before glcic's own message
     nor ignored. One decode at a time holds stderr (a lock), so threads never see each other's lines."""
 
-    _lock = __import__("threading").Lock()
+    _lock = threading.Lock()
     DAMAGE_WORDS = ("corrupt", "error", "premature end", "bad ", "invalid", "decoding", "not enough", "missing")
 
     def __enter__(self):

@@ -390,14 +390,20 @@ def _loop(config, networks, world, run, paths, iteration, stop_after, progress, 
 
 def _weights_finite(networks: Networks) -> bool:
     """Whether both networks' weights and batch-norm statistics are finite, and the completion
-    network's are what a model file may hold (glcic.model_file.check_tensors). Checked after each
-    step, so that no checkpoint, snapshot or export ever holds a diverged network."""
-    from glcic.model_file import check_tensors
+    network's within what a model file may hold (glcic.model_file.check_tensors, which names the
+    culprits when a file is written). Checked after each step with one reduction per network, so
+    that no checkpoint, snapshot or export ever holds a diverged network."""
+    from glcic.model_file import MAX_WEIGHT
 
-    if networks.discriminator is not None and not all(
-            bool(torch.isfinite(t).all()) for t in unwrap(networks.discriminator).state_dict().values() if t.is_floating_point()):
+    def largest(module) -> float:  # NaN when any value is NaN
+        values = [t.detach().abs().max() for t in unwrap(module).state_dict().values() if t.is_floating_point() and t.numel()]
+        return float(torch.stack(values).max())
+
+    if networks.discriminator is not None and not math.isfinite(largest(networks.discriminator)):
         return False
-    return check_tensors(unwrap(networks.completion).state_dict()) is None
+    completion = unwrap(networks.completion).state_dict()
+    negative_variance = any(bool((t < 0).any()) for name, t in completion.items() if name.endswith("running_var"))
+    return largest(networks.completion) <= MAX_WEIGHT and not negative_variance  # NaN <= x is False
 
 
 def _write_snapshot(run: RunFolder, networks: Networks, iteration: int, phase: str, training_images: int) -> None:
