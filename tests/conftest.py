@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
 import numpy as np
 import pytest
 import torch
@@ -81,3 +87,29 @@ def box_mask(height: int, width: int, *boxes: tuple[int, int, int, int]) -> np.n
     for top, left, box_height, box_width in boxes:
         mask[top : top + box_height, left : left + box_width] = True
     return mask
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_server(model_path, *extra) -> tuple[subprocess.Popen, str]:
+    """`glcic serve` with `model_path` (None: no --model, so both bundled models)."""
+    port = free_port()
+    model = [] if model_path is None else ["--model", str(model_path)]
+    process = subprocess.Popen([sys.executable, "-m", "glcic", "serve", "--port", str(port), *model, *extra],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"glcic serve exited: {process.stdout.read()}")
+        try:
+            urllib.request.urlopen(url + "api/health", timeout=1).read()
+            return process, url
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("glcic serve did not answer within 60 s")

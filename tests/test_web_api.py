@@ -114,7 +114,7 @@ def test_errors_are_json_with_the_right_status(client, upload, case, status, mes
 
 
 def test_twenty_concurrent_clients_get_200_or_503_and_the_server_stays_healthy(model_path, upload):
-    from test_web_browser import start_server
+    from conftest import start_server
 
     image, mask = upload
     process, url = start_server(model_path, "--workers", "1", "--queue-size", "2")
@@ -234,3 +234,28 @@ def test_a_stalled_body_is_answered_408_after_the_read_timeout():
     scope = {"type": "http", "method": "POST", "path": "/", "headers": [(b"content-length", b"100000")]}
     anyio.run(UploadLimit(app, 2**20, read_timeout=0.2), scope, receive, send)
     assert sent[0]["status"] == 408
+
+
+def test_bytes_that_are_not_http_get_a_json_400_from_the_real_server(model_path):
+    import json
+    import socket
+
+    from conftest import start_server
+
+    process, url = start_server(model_path)
+    try:
+        port = int(url.rstrip("/").rsplit(":", 1)[1])
+        for garbage in (b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03 not http\r\n\r\n", b"GET / HTTP/1.1\r\nHost x\r\n\r\n"):
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+                connection.sendall(garbage)
+                answer = b""
+                while chunk := connection.recv(65536):
+                    answer += chunk
+            head, _, body = answer.partition(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 400") and b"application/json" in head.lower(), answer
+            assert "malformed HTTP request" in json.loads(body)["error"]
+        with urllib.request.urlopen(url + "api/health", timeout=10) as response:
+            assert response.status == 200  # and the server goes on
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -3,19 +3,12 @@
 Skipped, with the reason, only where Chromium or Playwright is missing (`.ci/run` installs both).
 """
 
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import scene
+from conftest import scene, start_server
 
 pytestmark = pytest.mark.browser
 CHROMIUM = Path("/usr/lib/chromium/chromium")  # the real binary; /usr/bin/chromium is a wrapper script
@@ -25,32 +18,6 @@ BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networkin
 if not CHROMIUM.is_file():
     pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
 playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install 'glcic[browser]')")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def start_server(model_path, *extra) -> tuple[subprocess.Popen, str]:
-    """`glcic serve` with `model_path` (None: no --model, so both bundled models)."""
-    port = free_port()
-    model = [] if model_path is None else ["--model", str(model_path)]
-    process = subprocess.Popen([sys.executable, "-m", "glcic", "serve", "--port", str(port), *model, *extra],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"glcic serve exited: {process.stdout.read()}")
-        try:
-            urllib.request.urlopen(url + "api/health", timeout=1).read()
-            return process, url
-        except OSError:
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError("glcic serve did not answer within 60 s")
 
 
 @pytest.fixture(scope="module")

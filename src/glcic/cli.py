@@ -570,7 +570,9 @@ def run_serve(args) -> int:
         import webbrowser
 
         threading.Timer(1.0, webbrowser.open, (url,)).start()
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    from glcic.web.protocol import JsonErrorH11Protocol
+
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", http=JsonErrorH11Protocol)
     return 0
 
 
