@@ -42,11 +42,12 @@ def pairs(photos: list[Path], size: int, per_photo: int) -> list[tuple[np.ndarra
 def load(backend: str, precision: str, model, calibration: list[Path], folder: Path):
     import glcic
     from glcic.image_io import read_photo
+    from glcic.model_file import load_network, model_source
     from glcic.onnx_backend import export_onnx
 
     if backend == "onnx" and precision == "int8":
         source = folder / "int8.onnx"
-        export_onnx(model, source, int8=True, photos=[read_photo(path) for path in calibration])
+        export_onnx(*load_network(model_source(model)), source, int8=True, photos=[read_photo(path) for path in calibration])
         return glcic.load_model(source, backend="onnx", precision="int8")
     return glcic.load_model(model, backend=backend, precision=precision)
 

@@ -26,7 +26,8 @@ PROTOCOLS = ("paper", "free_form")
 def main() -> int:
     from glcic.evaluation import evaluate
     from glcic.evaluation.judge import JudgeSettings
-    from glcic.model_file import load_model, model_source, read_model_file
+    from glcic.inference.model import load_model
+    from glcic.model_file import model_source, read_model_file
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run", type=Path, help="training run folder with snapshots/")

@@ -42,7 +42,7 @@ def model_path(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def model(model_path):
-    from glcic.model_file import load_model
+    from glcic.inference.model import load_model
 
     return load_model(model_path)
 

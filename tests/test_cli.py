@@ -361,7 +361,6 @@ def test_the_authors_naming_in_one_folder(tmp_path, model_path):
     (["widen", "--width", "1", "--noise", "nan", "-o", "w.safetensors"], "--noise"),
     (["evaluate", "--data", ".", "-o", "e", "--per-image", "1e23"], "--per-image"),
     (["evaluate", "--data", ".", "-o", "e", "--methods", ","], "--methods"),
-    (["export", "run", "-o", "m.safetensors", "--working-short-side", "1"], "--working-short-side"),
     (["bench", "--devices", "nope", "--sizes", "16"], "unknown device"),
     (["bench", "-o", "missing/x.md", "--sizes", "16"], "does not exist"),
     (["complete", "a.png", "--mask", "m.png", "-o", "o.png", "--model", "x.onnx"], "--backend onnx"),

@@ -251,7 +251,8 @@ def test_completion_is_deterministic(model, photo):
 def test_holes_deeper_than_the_training_holes_run_downscaled_unless_native(tmp_path):
     from conftest import tiny_network
     from glcic.config import ModelConfig
-    from glcic.model_file import load_model, save_model
+    from glcic.inference.model import load_model
+    from glcic.model_file import save_model
 
     image = scene(192, 256)
     deep, shallow = box_mask(192, 256, (40, 40, 80, 100)), box_mask(192, 256, (150, 200, 6, 30))

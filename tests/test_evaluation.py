@@ -165,8 +165,14 @@ def test_evaluate_and_bench_commands(folder, tmp_path, model_path):
     assert ("cpu torch bf16" in lines[2]) == cpu_has_fast_bf16()  # emulated bf16 is left out unless asked
     assert lines[4].startswith("| 64 | ") and lines[5].startswith("| 96 | ") and "(1.00x)" in lines[4]
     rows = json.loads(rows_file.read_text())
-    assert {tuple(sorted(row)) for row in rows} == {("backend", "device", "gflops_per_s", "precision", "reference", "seconds", "size")}
+    assert {tuple(sorted(row)) for row in rows} == {("backend", "device", "gflops_per_s", "peak_gflops_per_s", "peak_share",
+                                                     "precision", "reference", "seconds", "size")}
     assert sum(row["reference"] for row in rows) == 2 and {row["size"] for row in rows} == {64, 96}
+    for row in rows:  # the share is the row's speed over the measured peak of its precision
+        assert row["peak_gflops_per_s"] > 0 and row["peak_share"] == pytest.approx(row["gflops_per_s"] / row["peak_gflops_per_s"], abs=2e-3)
+    fastest = min((row for row in rows if row["size"] == 96 and not row["reference"]), key=lambda row: row["seconds"])
+    assert f"96 px: cpu {fastest['backend']} {fastest['precision']}" in table.read_text()
+    assert "share of the measured peak" in table.read_text()
 
 
 def test_several_pairs_per_image_with_intervals_and_paired_differences(folder, tmp_path, model):
@@ -235,9 +241,9 @@ def test_a_failed_run_leaves_no_partial_folder(folder, tmp_path):
 def test_a_symlink_loop_neither_hangs_nor_multiplies_files(folder):
     import os
 
-    from glcic.data import find_images
+    from glcic.image_io import list_images
 
-    before = find_images(folder)
+    before = list_images(folder, recursive=True)
     os.symlink(folder, folder / "sub" / "loop")
     os.symlink(folder / "sub", folder / "again")
-    assert find_images(folder) == before
+    assert list_images(folder, recursive=True) == before

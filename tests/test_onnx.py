@@ -74,7 +74,7 @@ def _graph(path, *, input_name="input", in_channels=4, out_channels=3, stride=1,
     from onnx import TensorProto, helper, numpy_helper
 
     from glcic.config import ModelConfig
-    from glcic.onnx_backend import CONFIG_KEY
+    from glcic.config import CONFIG_KEY
 
     x = helper.make_tensor_value_info(input_name, TensorProto.FLOAT, ["b", in_channels, "h", "w"])
     y = helper.make_tensor_value_info("output", TensorProto.FLOAT, None)

@@ -293,9 +293,10 @@ def test_adversarial_losses():
 
 
 def test_data_folder_is_searched_recursively_and_bad_files_are_skipped(photos):
-    from glcic.data import find_images, scan_images
+    from glcic.data import scan_images
+    from glcic.image_io import list_images
 
-    found = find_images(photos)
+    found = list_images(photos, recursive=True)
     assert {p.suffix for p in found} == {".png", ".jpg", ".webp"} and any("deeper" in str(p) for p in found)
     usable, skipped = scan_images(photos, min_side=24)
     assert len(usable) == 8

@@ -168,7 +168,7 @@ def _rss(pid: int) -> int:
 
 
 def test_a_server_with_several_models_completes_with_the_one_asked_for(model, upload):
-    from glcic.model_file import load_model
+    from glcic.inference.model import load_model
 
     other = load_model(None)  # the bundled model: a different network from the tiny one
     app = TestClient(create_app({"tiny": model, "bundled": other}, Limits(max_pixels=400 * 300)))

@@ -16,7 +16,7 @@ _EXPORTS = {
     "GlcicError": "glcic.errors", "ImageError": "glcic.errors", "MaskError": "glcic.errors", "ModelFileError": "glcic.errors",
     "read_image": "glcic.image_io", "write_image": "glcic.image_io",
     "EmptyMaskWarning": "glcic.inference.complete", "complete": "glcic.inference.complete",
-    "CompletionModel": "glcic.model_file", "load_model": "glcic.model_file", "load_network": "glcic.model_file",
+    "CompletionModel": "glcic.inference.model", "load_model": "glcic.inference.model", "load_network": "glcic.model_file",
     "save_model": "glcic.model_file",
     "CompletionNetwork": "glcic.models", "ContextDiscriminator": "glcic.models", "GlobalDiscriminator": "glcic.models",
     "LocalDiscriminator": "glcic.models",

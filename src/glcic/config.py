@@ -20,9 +20,39 @@ ASSETS = Path(__file__).parent / "assets"
 # checks of docs/adversarial.md; the first candidate did not (a grid at 100 %).
 BUNDLED_MODELS = {"accurate": ASSETS / "glcic-accurate.safetensors"}
 DEFAULT_MODEL = "accurate"  # what --model defaults to; the README says why
+
+
+def installed_models() -> list[str]:
+    """The bundled models this installation holds, the default first (what `glcic serve` offers)."""
+    return [DEFAULT_MODEL, *(name for name, path in BUNDLED_MODELS.items() if name != DEFAULT_MODEL and path.is_file())]
+
+
+CONFIG_KEY = "glcic.config"  # where a model file (.safetensors or .onnx) holds its ModelConfig as JSON
 MAX_SIDE = 16384  # px: no image side, crop or hole of a model or of a run is larger (glcic.values uses it too)
 MAX_WIDTH = 4.0  # a width multiplier beyond this is not a model anyone trained: refused before building it
-MODEL_FORMAT_VERSION = 2  # bump when a model file changes in a way old readers cannot load (2: working_short_side)
+MODEL_FORMAT_VERSION = 2  # bump when a model file changes in a way old readers cannot load
+# Keys that files of an earlier glcic hold and this one no longer uses (read and dropped):
+# working_short_side (format 2) recorded the training resize range's middle; completion never used it.
+DROPPED_KEYS = ("working_short_side",)
+
+
+def checked_mean_pixel(value) -> tuple[float, float, float]:
+    """A mean pixel as 3 floats in [0, 1] (the hole's fill), or ValueError: for models, runs and samplers."""
+    try:
+        mean = tuple(float(v) for v in value)
+    except (TypeError, ValueError):
+        mean = ()
+    if len(mean) != 3 or not all(0.0 <= v <= 1.0 for v in mean):
+        raise ValueError(f"mean_pixel must be 3 values in [0, 1], got {str(value)[:60]}")
+    return mean
+
+
+def check_hole_range(hole_min, hole_max, largest: int = MAX_SIDE, largest_name: str | None = None) -> None:
+    """Hole sides: integers with 0 < hole_min <= hole_max <= largest, or ValueError naming the values."""
+    if not (isinstance(hole_min, int) and isinstance(hole_max, int) and not isinstance(hole_min, bool)
+            and 0 < hole_min <= hole_max <= largest):
+        raise ValueError(f"need integers 0 < hole_min <= hole_max <= {largest_name or largest}, "
+                         f"got {str(hole_min)[:20]}, {str(hole_max)[:20]}")
 
 
 @dataclass(frozen=True)
@@ -34,7 +64,6 @@ class ModelConfig:
     hole_sampler: str = "rectangle"  # holes seen in training (see glcic.masks)
     hole_min: int = 96  # hole side range in training, px (paper: 96-128)
     hole_max: int = 128
-    working_short_side: int | None = None  # the middle of the training resize range (informational; completion scales each hole's window by its depth against hole_max / 4)
     format_version: int = MODEL_FORMAT_VERSION
     notes: dict[str, Any] = field(default_factory=dict)  # free-form provenance: data, iterations, ...
 
@@ -43,18 +72,12 @@ class ModelConfig:
             raise ValueError(f"unknown architecture {self.architecture!r}; expected 'CompletionNetwork'")
         if not (isinstance(self.width, (int, float)) and not isinstance(self.width, bool) and 0 < self.width <= MAX_WIDTH):
             raise ValueError(f"width must be a number in (0, {MAX_WIDTH}], got {self.width!r}")
-        mean = tuple(float(v) for v in self.mean_pixel)
-        if len(mean) != 3 or not all(0.0 <= v <= 1.0 for v in mean):
-            raise ValueError(f"mean_pixel must be 3 values in [0, 1], got {self.mean_pixel!r}")
-        object.__setattr__(self, "mean_pixel", mean)
-        if not (isinstance(self.hole_min, int) and isinstance(self.hole_max, int) and 0 < self.hole_min <= self.hole_max <= MAX_SIDE):
-            raise ValueError(f"need integers 0 < hole_min <= hole_max <= {MAX_SIDE}, got {str(self.hole_min)[:20]}, {str(self.hole_max)[:20]}")
+        object.__setattr__(self, "mean_pixel", checked_mean_pixel(self.mean_pixel))
+        check_hole_range(self.hole_min, self.hole_max)
         if not (isinstance(self.image_size, int) and 0 < self.image_size <= MAX_SIDE):
             raise ValueError(f"image_size must be an integer in 1-{MAX_SIDE}, got {str(self.image_size)[:20]}")
         if not isinstance(self.notes, dict):
             raise ValueError("notes must be a JSON object")
-        if self.working_short_side is not None and not (isinstance(self.working_short_side, int) and 8 <= self.working_short_side <= MAX_SIDE):
-            raise ValueError(f"working_short_side must be None or an integer >= 8, got {self.working_short_side!r}")
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
@@ -73,6 +96,7 @@ class ModelConfig:
                 f"model format version {version!r} is not supported by this glcic "
                 f"(it reads versions up to {MODEL_FORMAT_VERSION}); upgrade glcic"
             )
+        data = {key: value for key, value in data.items() if key not in DROPPED_KEYS}
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:

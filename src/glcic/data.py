@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, DistributedSampler
 
-from glcic.image_io import IMAGE_SUFFIXES, read_photo, resize_short_side
+from glcic.image_io import list_images, read_photo, resize_short_side
 from glcic.masks import hole_box, local_patch_box, make_hole_sampler, mixed_weights, random_patch_box
 
 
@@ -52,24 +52,6 @@ class DataConfig:
         return make_hole_sampler(self.hole_sampler, hole_min=self.hole_min, hole_max=self.hole_max)
 
 
-def find_images(root: str | os.PathLike) -> list[Path]:
-    """Image files under `root`, searched recursively, by extension, sorted (hidden folders skipped)."""
-    root = Path(root)
-    if not root.is_dir():
-        raise FileNotFoundError(f"training data folder not found: {root}")
-    found, seen = [], set()
-    for folder, subfolders, files in os.walk(root, followlinks=True):
-        status = os.stat(folder)
-        if (status.st_dev, status.st_ino) in seen:  # a symlink loop, or a second link to a folder already read
-            subfolders[:] = []
-            continue
-        seen.add((status.st_dev, status.st_ino))
-        links_last = lambda name: (os.path.islink(os.path.join(folder, name)), name)  # noqa: E731 - real folders win
-        subfolders[:] = sorted((name for name in subfolders if not name.startswith(".")), key=links_last)
-        found += [Path(folder) / name for name in files if Path(name).suffix.lower() in IMAGE_SUFFIXES]
-    return sorted(found)
-
-
 def image_size_of(path: Path) -> tuple[int, int] | None:
     """(height, width) from the file header after EXIF rotation, or None when it cannot be read."""
     from PIL import Image
@@ -88,7 +70,7 @@ def image_size_of(path: Path) -> tuple[int, int] | None:
 def scan_images(root: str | os.PathLike, min_side: int) -> tuple[list[Path], dict[str, list[str]]]:
     """Usable images under `root` and the skipped ones by reason ("unreadable", "too small")."""
     usable, skipped = [], {"unreadable": [], "too small": []}
-    for path in find_images(root):
+    for path in list_images(root, recursive=True):
         size = image_size_of(path)
         if size is None:
             skipped["unreadable"].append(str(path))

@@ -4,8 +4,8 @@
   an error that names it.
 - `resolve_precision("auto", device)` picks bf16 where it is fast (GPUs; CPUs with AMX or
   AVX512-BF16) and fp32 elsewhere: on AVX-512 CPUs without bf16 instructions,
-  PyTorch's bf16 convolutions are emulated and run several times slower than fp32 (measured: see
-  the README's benchmark tables).
+  PyTorch's bf16 convolutions are emulated and run several times slower than fp32 (docs/benchmarks.md
+  has the measurements per CPU kind).
 - `autocast(device, precision)` is the context the network runs in.
 """
 
@@ -17,6 +17,7 @@ from contextlib import nullcontext
 from glcic.errors import GlcicError
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16", "int8")  # int8: the ONNX backend only
+TRAINING_PRECISIONS = ("auto", "fp32", "bf16")  # training runs torch autocast (no fp16 loss scaling, no int8)
 BACKENDS = ("torch", "onnx")
 HALF_DTYPES = {"bf16": "bfloat16", "fp16": "float16"}  # torch dtype names (torch is imported where it is used)
 

@@ -355,7 +355,22 @@ def write_image(path: str | os.PathLike, array: np.ndarray, metadata: ImageMetad
     write_atomic(path, encode_image(array, path.suffix, metadata, quality))
 
 
-def list_images(folder: str | os.PathLike) -> list[Path]:
-    """Image files directly in `folder` (by extension), sorted by name."""
+def list_images(folder: str | os.PathLike, recursive: bool = False) -> list[Path]:
+    """Image files (by extension) directly in `folder`, or with `recursive` anywhere under it
+    (hidden folders skipped, symlinked folders followed once), sorted."""
     folder = Path(folder)
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"folder not found: {folder}")
+    if not recursive:
+        return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    found, seen = [], set()
+    for parent, subfolders, files in os.walk(folder, followlinks=True):
+        status = os.stat(parent)
+        if (status.st_dev, status.st_ino) in seen:  # a symlink loop, or a second link to a folder already read
+            subfolders[:] = []
+            continue
+        seen.add((status.st_dev, status.st_ino))
+        links_last = lambda name: (os.path.islink(os.path.join(parent, name)), name)  # noqa: E731 - real folders win
+        subfolders[:] = sorted((name for name in subfolders if not name.startswith(".")), key=links_last)
+        found += [Path(parent) / name for name in files if Path(name).suffix.lower() in IMAGE_SUFFIXES]
+    return sorted(found)

@@ -27,6 +27,7 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
+from glcic.config import check_hole_range
 from glcic.utils import Registry
 
 
@@ -38,6 +39,12 @@ class Box(NamedTuple):
 
     def slices(self) -> tuple[slice, slice]:
         return slice(self.top, self.top + self.height), slice(self.left, self.left + self.width)
+
+    def grown(self, margin: int, height: int, width: int) -> "Box":
+        """The box with `margin` px more on every side, clipped to a `height` x `width` image."""
+        top, left = max(0, self.top - margin), max(0, self.left - margin)
+        bottom, right = min(height, self.top + self.height + margin), min(width, self.left + self.width + margin)
+        return Box(top, left, bottom - top, right - left)
 
 
 HoleSampler = Callable[[int, int, np.random.Generator], np.ndarray]
@@ -73,12 +80,9 @@ def _fill_range(sampler, default_min: int, default_max: int) -> None:
         object.__setattr__(sampler, "hole_min", default_min)
     if sampler.hole_max is None:
         object.__setattr__(sampler, "hole_max", default_max)
-    _check_range(sampler.hole_min, sampler.hole_max)
+    check_hole_range(sampler.hole_min, sampler.hole_max)
 
 
-def _check_range(hole_min, hole_max) -> None:
-    if not (isinstance(hole_min, int) and isinstance(hole_max, int) and 0 < hole_min <= hole_max):
-        raise ValueError(f"need integers 0 < hole_min <= hole_max, got {hole_min!r}, {hole_max!r}")
 
 
 def _check_image_size(height: int, width: int, needed: int, what: str) -> None:

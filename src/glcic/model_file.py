@@ -4,6 +4,7 @@ One `.safetensors` file holds the completion network's state dict and, in the sa
 metadata under `glcic.config`, the model config (architecture, width, mean pixel, training resolution
 and holes, format version). Any safetensors reader can inspect it; `glcic info MODEL` prints it.
 
+The runnable model (`glcic.inference.model.load_model`) is built on these readers.
 Loading never unpickles anything: safetensors is a plain header + raw tensors, and a file that is
 not one (a PyTorch pickle checkpoint, an image, text) is refused with a `ModelFileError`.
 """
@@ -11,58 +12,17 @@ not one (a PyTorch pickle checkpoint, an image, text) is refused with a `ModelFi
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 
-from glcic.config import ModelConfig
+from glcic.config import BUNDLED_MODELS, CONFIG_KEY, DEFAULT_MODEL, ModelConfig
 from glcic.errors import ModelFileError
+from glcic.models.completion import CompletionNetwork
 from glcic.utils import write_atomic
-from glcic.models.completion import CompletionNetwork, fuse_batchnorm
 
-from glcic.devices import BACKENDS  # noqa: E402 - re-exported
-
-CONFIG_KEY = "glcic.config"
-from glcic.config import BUNDLED_MODELS, DEFAULT_MODEL  # noqa: E402 - the bundled models by name
 MAX_WEIGHT = 1e4  # trained weights are below 100; past this, activations overflow float16 / float32 within a few layers
 _PICKLE_MAGIC = (b"PK\x03\x04", b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05")  # zip (torch.save) or raw pickle
-
-
-@dataclass
-class CompletionModel:
-    """A completion network ready for inference, with the config it was trained under and how it
-    runs: `device`, `backend` ("torch", or "onnx" through onnxruntime) and a concrete `precision`
-    ("fp32", "bf16", "fp16"; "int8" for onnx). `run` is the only thing completion asks of it.
-
-    With the torch backend, `network` is in eval mode with batch norm folded into the convs (exact
-    for conv -> BN -> ReLU), on `device`, channels_last (the faster layout for the folded network),
-    its weights in the precision's dtype (bf16 / fp16 weights cast once at load: about 6 % faster
-    than autocast, which casts them at every call).
-    """
-
-    network: object  # torch.nn.Module, or an onnxruntime InferenceSession
-    config: ModelConfig
-    device: torch.device
-    backend: str = "torch"
-    precision: str = "fp32"
-
-    def run(self, batch: np.ndarray) -> np.ndarray:
-        """The network on a batch of inputs: (B, 4, H, W) float32 (RGB with the hole mean-filled,
-        then the mask; H, W multiples of 4) -> (B, 3, H, W) float32 in [0, 1]."""
-        if self.backend == "onnx":
-            from glcic.onnx_backend import run_session
-
-            output = run_session(self.network, batch)
-        else:
-            tensor = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32))
-            tensor = tensor.to(self.device, self.network.output.weight.dtype).contiguous(memory_format=torch.channels_last)
-            with torch.inference_mode():
-                output = self.network(tensor).float().cpu().numpy()
-        if not np.isfinite(output).all():  # nothing black or NaN is ever composited into a photo
-            raise ModelFileError("the model computed NaN or infinite values: its weights are broken (glcic info MODEL checks a file)")
-        return output
 
 
 def save_model(
@@ -175,29 +135,3 @@ def model_source(model: str | os.PathLike | None) -> Path:
     if isinstance(model, str) and model in BUNDLED_MODELS:
         return bundled_model_path(model)
     return Path(model)
-
-
-def load_model(path: str | os.PathLike | None = None, *, device: str | torch.device = "cpu", backend: str = "torch",
-               precision: str = "fp32") -> CompletionModel:
-    """Load a model for inference: `path` is a file, a bundled model's name, or None for the default
-    bundled model (`model_source`). Nothing is unpickled.
-
-    device: "cpu", "cuda", "cuda:N" or "auto"; backend: "torch" or "onnx" (a model file is
-    converted in memory, or an exported .onnx file is read); precision: "auto" (torch: bf16 on GPUs
-    and on CPUs with AMX or AVX512-BF16, fp32 elsewhere; onnx: what the file holds, int8 or fp32),
-    "fp32", "bf16", "fp16" (GPU), "int8" (onnx)."""
-    from glcic.devices import resolve_device, resolve_precision, torch_dtype
-
-    if backend not in BACKENDS:
-        raise ModelFileError(f"unknown backend {backend!r}; choose one of {list(BACKENDS)}")
-    device = resolve_device(device)
-    requested, precision = precision, resolve_precision(precision, device, backend)
-    source = model_source(path)
-    if backend == "onnx":
-        from glcic.onnx_backend import load_onnx
-
-        session, config, precision = load_onnx(source, device, "auto" if requested == "auto" else precision)
-        return CompletionModel(session, config, device, backend, precision)
-    network, config = load_network(source)
-    fused = fuse_batchnorm(network.eval()).to(device, torch_dtype(precision), memory_format=torch.channels_last)  # cast once
-    return CompletionModel(fused, config, device, backend, precision)

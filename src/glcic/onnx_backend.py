@@ -4,8 +4,9 @@
 model config in the file's metadata (`glcic.config`), so an .onnx file is a complete model too.
 With `int8`, the graph is quantized statically (QDQ, per-channel weights, activations calibrated on
 photos: the network's inputs made from them with holes from the model's own training sampler);
-ONNX Runtime then runs int8 convolutions, about twice as fast as fp32 on CPUs (see the README).
-`load_model(..., backend="onnx")` reads an .onnx file, or converts a .safetensors model in memory.
+ONNX Runtime then runs int8 convolutions (how much faster than fp32 depends on the CPU kind:
+docs/benchmarks.md). `glcic.inference.model.load_model(..., backend="onnx")` reads an .onnx file,
+or converts a .safetensors model in memory, through `read_onnx_file`, `onnx_bytes` and `make_session`.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from glcic.config import ModelConfig
+from glcic.config import CONFIG_KEY, ModelConfig
 from glcic.errors import GlcicError, ModelFileError
 
-CONFIG_KEY = "glcic.config"
 OPSET = 17
+CALIBRATION_PHOTOS = 16  # photos of --calibration-data used for int8, at this short side:
+CALIBRATION_SHORT_SIDE = 512
 
 
 def _require():
@@ -33,18 +35,16 @@ def _require():
     return onnx, onnxruntime
 
 
-def onnx_bytes(model_path: str | os.PathLike | None) -> tuple[bytes, ModelConfig]:
-    """The fp32 ONNX graph (BN folded, dynamic sizes, config in the metadata) of a .safetensors model.
+def onnx_bytes(network: torch.nn.Module, config: ModelConfig) -> bytes:
+    """The fp32 ONNX graph (BN folded, dynamic sizes, `config` in the metadata) of a completion network.
     Each transposed convolution is written as a convolution and a DepthToSpace (`subpixel_upsampling`),
     which int8 quantization covers: with ConvTranspose, ONNX Runtime ran the two up-sampling layers in
     fp32, over half of the int8 network's time."""
     import warnings
 
     onnx, _ = _require()
-    from glcic.model_file import load_network, model_source
     from glcic.models.completion import fuse_batchnorm, subpixel_upsampling
 
-    network, config = load_network(model_source(model_path))
     fused = subpixel_upsampling(fuse_batchnorm(network.eval()))
     buffer = io.BytesIO()
     axes = {0: "batch", 2: "height", 3: "width"}
@@ -55,24 +55,38 @@ def onnx_bytes(model_path: str | os.PathLike | None) -> tuple[bytes, ModelConfig
     graph = onnx.load_from_string(buffer.getvalue())
     entry = graph.metadata_props.add()
     entry.key, entry.value = CONFIG_KEY, config.to_json()
-    return graph.SerializeToString(), config
+    return graph.SerializeToString()
+
+
+def calibration_photos(folder: str | os.PathLike) -> list[np.ndarray]:
+    """The int8 calibration photos: the first CALIBRATION_PHOTOS images of `folder` (sorted,
+    searched recursively), at a short side of CALIBRATION_SHORT_SIDE."""
+    from glcic.image_io import list_images, read_photo
+
+    if folder is None or not Path(folder).is_dir():
+        raise GlcicError("--int8 needs --calibration-data DIR, a folder of photos")
+    paths = list_images(folder, recursive=True)[:CALIBRATION_PHOTOS]
+    if not paths:
+        raise GlcicError(f"no photos in {folder} to calibrate int8 on")
+    return [read_photo(path, CALIBRATION_SHORT_SIDE) for path in paths]
 
 
 def calibration_inputs(config: ModelConfig, photos: list[np.ndarray], count: int = 16, size: int = 256, seed: int = 0) -> list[np.ndarray]:
     """(1, 4, size, size) network inputs from photos, with holes of the model's training sampler."""
     from glcic.image_io import resize_short_side
     from glcic.masks import make_hole_sampler
+    from glcic.models.completion import network_input
 
     rng = np.random.default_rng(seed)
+    mean = torch.tensor(config.mean_pixel).view(1, 3, 1, 1)
     sampler = make_hole_sampler(config.hole_sampler, hole_min=config.hole_min, hole_max=config.hole_max)
     inputs = []
     for index in range(count):
         photo = resize_short_side(photos[index % len(photos)], int(rng.integers(size, 2 * size)))
         top, left = (int(rng.integers(0, photo.shape[i] - size + 1)) for i in (0, 1))
-        rgb = photo[top : top + size, left : left + size].astype(np.float32) / 255
-        hole = sampler(size, size, rng)
-        filled = np.where(hole[:, :, None], np.asarray(config.mean_pixel, np.float32), rgb)
-        inputs.append(np.concatenate([filled, hole[:, :, None].astype(np.float32)], axis=2).transpose(2, 0, 1)[None])
+        rgb = torch.from_numpy(photo[top : top + size, left : left + size].astype(np.float32) / 255).permute(2, 0, 1)[None]
+        hole = torch.from_numpy(sampler(size, size, rng).astype(np.float32))[None, None]
+        inputs.append(network_input(rgb, hole, mean).numpy())
     return inputs
 
 
@@ -105,58 +119,51 @@ def quantize_int8(graph: bytes, inputs: list[np.ndarray]) -> bytes:
         return target.read_bytes()
 
 
-def export_onnx(model_path, output: str | os.PathLike, int8: bool = False, photos: list[np.ndarray] | None = None) -> ModelConfig:
-    """Write MODEL as an .onnx file (fp32, or int8 calibrated on `photos`)."""
+def export_onnx(network: torch.nn.Module, config: ModelConfig, output: str | os.PathLike, int8: bool = False,
+                photos: list[np.ndarray] | None = None) -> None:
+    """Write a completion network and its config as an .onnx file (fp32, or int8 calibrated on `photos`)."""
     from glcic.utils import write_atomic
 
-    graph, config = onnx_bytes(model_path)
+    graph = onnx_bytes(network, config)
     if int8:
         if not photos:
             raise GlcicError("int8 quantization needs calibration photos (--calibration-data DIR)")
         graph = quantize_int8(graph, calibration_inputs(config, photos))
     write_atomic(output, graph)
-    return config
 
 
-def load_onnx(source: Path, device: torch.device, precision: str):
-    """An onnxruntime session, the model config and the precision, from an .onnx file or a
-    .safetensors model. `precision` "auto" takes the file's own (int8 for a quantized graph)."""
-    onnx, onnxruntime = _require()
-    if source.suffix.lower() == ".onnx":
-        if not source.is_file():
-            raise ModelFileError(f"model file not found: {source}")
-        try:
-            graph = onnx.load(str(source))
-        except Exception as error:  # noqa: BLE001
-            raise ModelFileError(f"{source} is not an ONNX model ({error})") from None
-        metadata = {p.key: p.value for p in graph.metadata_props}
-        if CONFIG_KEY not in metadata:
-            raise ModelFileError(f"{source} is an ONNX file but not a glcic model (no {CONFIG_KEY!r} metadata)")
-        try:
-            config = ModelConfig.from_json(metadata[CONFIG_KEY])
-        except (ValueError, TypeError) as error:
-            raise ModelFileError(f"{source} has an invalid model config: {error}") from None
-        quantized = any(node.op_type == "QuantizeLinear" for node in graph.graph.node)
-        if precision == "auto":
-            precision = "int8" if quantized else "fp32"
-        if quantized != (precision == "int8"):
-            raise GlcicError(f"{source} is {'an int8' if quantized else 'an fp32'} ONNX model; use --precision "
-                             f"{'int8' if quantized else 'fp32'} with it")
-        data = graph.SerializeToString()
-    else:
-        if precision == "int8":
-            raise GlcicError("int8 needs a quantized .onnx file: glcic export-onnx MODEL -o model.onnx --int8 --calibration-data PHOTOS")
-        precision = "fp32" if precision == "auto" else precision
-        data, config = onnx_bytes(source)
+def read_onnx_file(source: Path) -> tuple[bytes, ModelConfig, bool]:
+    """An .onnx file's graph, its model config (checked) and whether it is quantized (int8)."""
+    onnx, _ = _require()
+    if not source.is_file():
+        raise ModelFileError(f"model file not found: {source}")
+    try:
+        graph = onnx.load(str(source))
+    except Exception as error:  # noqa: BLE001
+        raise ModelFileError(f"{source} is not an ONNX model ({error})") from None
+    metadata = {p.key: p.value for p in graph.metadata_props}
+    if CONFIG_KEY not in metadata:
+        raise ModelFileError(f"{source} is an ONNX file but not a glcic model (no {CONFIG_KEY!r} metadata)")
+    try:
+        config = ModelConfig.from_json(metadata[CONFIG_KEY])
+    except (ValueError, TypeError) as error:
+        raise ModelFileError(f"{source} has an invalid model config: {error}") from None
+    quantized = any(node.op_type == "QuantizeLinear" for node in graph.graph.node)
+    return graph.SerializeToString(), config, quantized
+
+
+def make_session(graph: bytes, device: torch.device, source: Path):
+    """An onnxruntime session of `graph` on `device`, checked to be a completion network (`_check_session`)."""
+    _, onnxruntime = _require()
     providers = ["CUDAExecutionProvider", "CPUExecutionProvider"] if device.type == "cuda" else ["CPUExecutionProvider"]
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = torch.get_num_threads()
     try:
-        session = onnxruntime.InferenceSession(data, options, providers=providers)
+        session = onnxruntime.InferenceSession(graph, options, providers=providers)
     except Exception as error:  # noqa: BLE001 - onnxruntime refuses broken graphs in many ways
         raise ModelFileError(f"{source} is not a graph ONNX Runtime can run ({type(error).__name__})") from None
     _check_session(session, source)
-    return session, config, precision
+    return session
 
 
 PROBE_SIDE = 32  # px: the side of the probe a loaded graph must complete like a completion network

@@ -28,7 +28,6 @@ VALUE_KINDS = {
     "threshold": (float, lambda v: 0 < v <= 1, "a number in (0, 1]"),
     "quality": (int, lambda v: 1 <= v <= 100, "an integer in 1-100"),
     "port": (int, lambda v: 0 <= v <= 65535, "a port number in 0-65535"),
-    "working_short_side": (int, lambda v: 8 <= v <= MAX_SIDE, f"a short side in px from 8 to {MAX_SIDE}"),
     "per_image": (int, lambda v: 1 <= v <= 10000, "an integer in 1-10000"),
     "bench_size": (int, lambda v: 16 <= v <= 8192 and v % 4 == 0, "a multiple of 4 from 16 to 8192 px"),
 }

@@ -118,7 +118,7 @@ def _glcic(image, hole, context):
 def _bundled_method(name: str) -> None:
     def run(image, hole, context):
         from glcic.inference.complete import complete
-        from glcic.model_file import load_model
+        from glcic.inference.model import load_model
 
         if name not in context.bundled:
             context.bundled[name] = load_model(name)

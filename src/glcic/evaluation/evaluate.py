@@ -89,14 +89,14 @@ def _load_images(data: Path, limit: int | None, protocol: Protocol) -> tuple[lis
     """Readable images under `data`, each resized as it is read so that its short side is 2 x the
     protocol's size at most (room for the crops of `crop_pairs`); full-resolution protocols keep
     them as they are and pass over those under the protocol's size."""
-    from glcic.data import find_images
+    from glcic.image_io import list_images
     from glcic.image_io import read_photo, resize_short_side
 
     if not data.is_dir():
         raise GlcicError(f"evaluation data folder not found: {data}")
     size = protocol.image_size
     names, images, unreadable = [], [], []
-    for path in find_images(data):
+    for path in list_images(data, recursive=True):
         if limit is not None and len(images) >= limit:
             break
         try:

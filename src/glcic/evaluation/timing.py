@@ -5,6 +5,12 @@ folded, the copy back), without post-processing, whose cost depends on the hole 
 image. Each available device and precision: fp32, fp32 channels_last and bf16 channels_last on the
 CPU; fp32, bf16 and fp16 (channels_last) on CUDA. FLOPs are counted by `torch.utils.flop_counter`.
 Time is the median of `repeats` runs after one warm-up; it does not depend on the weights.
+
+Each row's share of the machine's peak is measured, not computed from clock and vector width:
+the peak is the speed of a large square matrix product (`torch.mm`, 2048 px on a CPU, 8192 on a
+GPU, best of 3) in the row's precision on its device, the densest work these cores and libraries
+do. ONNX Runtime rows, int8 included, are set against the fp32 peak, so an int8 share above 100 %
+means int8 does more than fp32's best.
 """
 
 from __future__ import annotations
@@ -34,6 +40,39 @@ def configurations(devices: list[str], emulated: bool = False) -> list[tuple[str
         else:
             rows += [(device, "torch", "fp32"), (device, "torch", "bf16"), (device, "torch", "fp16")]
     return rows
+
+
+PEAK_SIDE = {"cpu": 2048, "cuda": 8192}
+
+
+def peak_gflops(device: str, precision: str) -> float:
+    """The measured peak GFLOP/s of `device` in `precision` (fp32, bf16, fp16): the best of 3
+    square matrix products after a warm-up (2 n^3 floating-point operations each)."""
+    from glcic.devices import torch_dtype
+
+    side = PEAK_SIDE.get(torch.device(device).type, 2048)
+    dtype = torch_dtype(precision if precision in ("bf16", "fp16") else "fp32")
+    a, b = (torch.randn(side, side, generator=torch.Generator().manual_seed(i)).to(device, dtype) for i in (0, 1))
+    best = float("inf")
+    for attempt in range(4):
+        if torch.device(device).type == "cuda":
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        torch.mm(a, b)
+        if torch.device(device).type == "cuda":
+            torch.cuda.synchronize()
+        if attempt:  # the first is the warm-up
+            best = min(best, time.perf_counter() - start)
+    return 2 * side**3 / best / 1e9
+
+
+def fastest(rows: list[dict]) -> dict[int, dict]:
+    """The fastest configuration at each size (the reference row left out): what `auto` should be here."""
+    best: dict[int, dict] = {}
+    for row in rows:
+        if not row["reference"] and (row["size"] not in best or row["seconds"] < best[row["size"]]["seconds"]):
+            best[row["size"]] = row
+    return best
 
 
 def onnx_available() -> bool:
@@ -109,12 +148,14 @@ def cpu_bf16_support() -> str:
 def bench_rows(model_path=None, sizes=(512, 768, 1024), devices: list[str] | None = None, repeats: int = 3,
                width: float = 1.0, progress=None, emulated: bool = False) -> list[dict]:
     """One row per (device, backend, precision, size): seconds and GFLOP/s of the network with its
-    pre- and post-copies. The first rows of each device are the reference (`reference: true`)."""
+    pre- and post-copies, and that speed's share of the measured peak (`peak_gflops`) of the
+    device in the row's precision. The first rows of each device are the reference (`reference: true`)."""
     import tempfile
     from pathlib import Path
 
     from glcic.config import ModelConfig
-    from glcic.model_file import load_model, load_network, save_model
+    from glcic.inference.model import load_model
+    from glcic.model_file import load_network, save_model
     from glcic.models.completion import CompletionNetwork
 
     with tempfile.TemporaryDirectory() as folder:
@@ -137,17 +178,24 @@ def bench_rows(model_path=None, sizes=(512, 768, 1024), devices: list[str] | Non
 
                         source = Path(folder) / "int8.onnx"
                         random_photos = [np.random.default_rng(i).integers(0, 256, (384, 384, 3), dtype=np.uint8) for i in range(4)]
-                        export_onnx(model_path, source, int8=True, photos=random_photos)
+                        export_onnx(*load_network(model_path), source, int8=True, photos=random_photos)
                     models.append(_Reference(load_network(model_path)[0], config, device_name) if reference
                                   else load_model(source, device=device_name, backend=backend, precision=precision))
                     kept.append((device_name, backend, precision, reference))
                 except Exception as error:  # noqa: BLE001 - a configuration this machine cannot run is reported, not fatal
                     if progress:
                         progress(f"{device_name} {backend} {precision}: skipped ({error})")
+            peaks = {}
             for size in sizes:
                 for (device_name, backend, precision, reference), seconds in zip(kept, time_side_by_side(models, size, repeats)):
+                    peak_precision = precision if backend == "torch" else "fp32"
+                    if peak_precision not in peaks:
+                        peaks[peak_precision] = peak_gflops(device_name, peak_precision)
+                    speed = gflops[size] / seconds
                     rows.append({"device": device_name, "backend": backend, "precision": precision, "size": size,
-                                 "seconds": round(seconds, 4), "gflops_per_s": round(gflops[size] / seconds, 1), "reference": reference})
+                                 "seconds": round(seconds, 4), "gflops_per_s": round(speed, 1), "reference": reference,
+                                 "peak_gflops_per_s": round(peaks[peak_precision], 1),
+                                 "peak_share": round(speed / peaks[peak_precision], 3)})
                     if progress:
                         progress(f"{size} px {device_name} {backend} {precision}{' (reference)' if reference else ''}: {seconds:.3f} s")
     return rows
@@ -180,6 +228,16 @@ def table4(rows: list[dict], width: float) -> str:
                 cells.append(f"{row['seconds']:.3f}{ratio}")
         paper = PAPER_SECONDS.get(size)
         lines.append(f"| {size} | " + " | ".join(cells) + f" | {f'{paper[0]} / {paper[1]}' if paper else '-'} |")
+    lines += ["", "GFLOP/s of the network, and its share of the measured peak (a large matrix product in the same "
+              "precision on the same device; ONNX rows against the fp32 peak):", "",
+              "| size | " + " | ".join(names) + " |", "|---" * (len(columns) + 1) + "|"]
+    for size in sizes:
+        cells = [f"{row['gflops_per_s']:.0f} ({100 * row['peak_share']:.0f} %)" if row else "-"
+                 for row in (cell.get((*column, size)) for column in columns)]
+        lines.append(f"| {size} | " + " | ".join(cells) + " |")
+    peaks = dict.fromkeys(f"{r['device']} {r['precision'] if r['backend'] == 'torch' else 'fp32'} {r['peak_gflops_per_s']:.0f}" for r in rows)
+    lines += ["", "Measured peaks (GFLOP/s): " + ", ".join(peaks) + ".",
+              "Fastest here: " + "; ".join(f"{size} px: {r['device']} {r['backend']} {r['precision']}" for size, r in fastest(rows).items()) + "."]
     lines += ["", "Paper: Table 4, Intel i7-5960X (8 cores) / NVIDIA Titan X. Reference: conv -> BN -> ReLU in fp32, "
               "eager, as a straightforward port runs it; the others fold batch norm and use channels_last. "
               "Time is the network with its pre- and post-copies, no Poisson blending."]

@@ -10,9 +10,8 @@ side effects on the model (where and how the network runs is fixed by `load_mode
    resolution where it was brought down, and only its own holes' pixels are kept;
    by default each window at full resolution also runs mirrored left to right, and the two outputs
    (the mirrored one mirrored back) are averaged: a test-time flip, which lowers the hole error of
-   thin holes on the validation photos (strokes -0.8 % hole L1 with the bundled v4 model) for
-   twice the network's time; windows brought down run once (on the big validation photos the flip
-   did not change their fills; docs/diagnosis.md section 8 has the numbers and a caveat). A window
+   thin holes for twice the network's time; windows brought down run once, since there it did not
+   change the fills (docs/diagnosis.md, section 8, has the measurements). A window
    that touches a side of the image gets `BORDER` px of edge-replicated pixels around it;
 3. optionally, the paper's Poisson blending removes colour seams (glcic.inference.postprocess);
 4. the result is composited: every pixel outside the hole is the input's, bit for bit, with or
@@ -33,9 +32,8 @@ import torch
 from glcic.errors import GlcicError, MaskError
 from glcic.image_io import MIN_SIDE
 from glcic.inference.postprocess import blended_hole
-from glcic.inference.regions import Window, plan_windows
-from glcic.masks import Box
-from glcic.model_file import CompletionModel
+from glcic.inference.regions import Window, plan_completion
+from glcic.inference.model import CompletionModel
 from glcic.models.completion import SIZE_MULTIPLE, network_input, network_reach
 from glcic.pixels import DEFAULT_MASK_THRESHOLD, as_array, hole_from_mask, merge_rgb, split_rgb
 
@@ -130,18 +128,17 @@ def _working_size(window: Window) -> tuple[int, int]:
 
 
 def predict_windows(model: CompletionModel, rgb: np.ndarray, hole: np.ndarray, windows: list[Window],
-                    labels: np.ndarray, progress=None, flip_average: bool = False, inner: set[int] = frozenset()) -> np.ndarray:
-    """The network's completion of every hole, window by window (see `plan_windows`).
+                    labels: np.ndarray, progress=None, flip_average: bool = False) -> np.ndarray:
+    """The network's completion of every hole, window by window (glcic.inference.regions).
 
-    `inner`: indices of windows that touch no side of the image; they run without the border (their
-    holes are at least the context away from their sides). Returns the (H, W, 3) prediction,
-    defined inside the hole, zero elsewhere."""
+    Windows that touch no side of the image (`inner`) run without the border. Returns the (H, W, 3)
+    prediction, defined inside the hole, zero elsewhere."""
     import cv2
 
     prediction = np.zeros_like(rgb)
     by_size: dict[tuple[tuple[int, int], bool, int], list[Window]] = {}
-    for index, window in enumerate(windows):  # the flip only for windows at full resolution (see `complete`)
-        key = (_working_size(window), flip_average and window.scale >= 1.0, 0 if index in inner else BORDER)
+    for window in windows:  # the flip only for windows at full resolution (see `complete`)
+        key = (_working_size(window), flip_average and window.scale >= 1.0, 0 if window.inner else BORDER)
         by_size.setdefault(key, []).append(window)
     for (size, flip, border), group in by_size.items():
         per_batch = max(1, BATCH_PIXELS // (size[0] * size[1] * (2 if flip else 1)))
@@ -154,9 +151,8 @@ def predict_windows(model: CompletionModel, rgb: np.ndarray, hole: np.ndarray, w
             for window, output in zip(chunk, outputs):
                 if output.shape[:2] != (window.box.height, window.box.width):
                     output = np.clip(cv2.resize(output, (window.box.width, window.box.height), interpolation=cv2.INTER_CUBIC), 0, 1)
-                rows, cols = window.box.slices()
-                own = np.isin(labels[rows, cols], window.labels)  # this window's holes
-                prediction[rows, cols][own] = output[own]
+                own = window.own_holes(labels)
+                prediction[window.box.slices()][own] = output[own]
     return prediction
 
 
@@ -209,29 +205,14 @@ def complete(
     if native:
         _warn_if_deeper_than_trained(model, hole)
 
-    # Plan on the holes' bounding box (plus one known pixel), then work only inside the union of the
-    # windows: a small hole in a huge photo never converts, labels or copies the whole photo as floats.
-    rows, cols = np.flatnonzero(hole.any(axis=1)), np.flatnonzero(hole.any(axis=0))
-    top, left = max(0, int(rows[0]) - 1), max(0, int(cols[0]) - 1)
-    bottom, right = min(height, int(rows[-1]) + 2), min(width, int(cols[-1]) + 2)
-    windows, labels = plan_windows(hole[top:bottom, left:right], None if native else working_depth(model), network_reach(),
-                                   native, max_side, origin=(top, left), image_shape=(height, width))
-    inner = {index for index, w in enumerate(windows)
-             if w.box.top > 0 and w.box.left > 0 and w.box.top + w.box.height < height and w.box.left + w.box.width < width}
-    u_top, u_left = min(w.box.top for w in windows), min(w.box.left for w in windows)
-    u_bottom = max(w.box.top + w.box.height for w in windows)
-    u_right = max(w.box.left + w.box.width for w in windows)
-    union = (slice(u_top, u_bottom), slice(u_left, u_right))
-    windows = [Window(Box(w.box.top - u_top, w.box.left - u_left, w.box.height, w.box.width), w.scale, w.labels) for w in windows]
-    union_labels = np.zeros((u_bottom - u_top, u_right - u_left), labels.dtype)
-    union_labels[top - u_top : bottom - u_top, left - u_left : right - u_left] = labels
+    plan = plan_completion(hole, None if native else working_depth(model), network_reach(), native, max_side)
+    union = plan.union.slices()
     rgb, union_hole = split_rgb(array[union]), hole[union]  # (h, w, 3) float32 in [0, 1]; (h, w)
-    completed = predict_windows(model, rgb, union_hole, windows, union_labels, progress, flip_average, inner)
+    completed = predict_windows(model, rgb, union_hole, plan.windows, plan.labels, progress, flip_average)
     if postprocess:  # window by window: one window's holes never touch another's (8-connected components)
-        for window in windows:
-            box_rows, box_cols = window.box.slices()
-            own = np.isin(union_labels[box_rows, box_cols], window.labels)
-            completed[box_rows, box_cols][own] = blended_hole(rgb[box_rows, box_cols], own, completed[box_rows, box_cols])
+        for window in plan.windows:
+            box, own = window.box.slices(), window.own_holes(plan.labels)
+            completed[box][own] = blended_hole(rgb[box], own, completed[box])
     result = array.copy()
     result[union] = merge_rgb(array[union], completed, union_hole)
     return _like_input(image, result)

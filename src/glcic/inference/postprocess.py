@@ -16,9 +16,8 @@ work is confined to the holes' bounding box.
 
 The guidance stops at the hole's edge: g on a known pixel next to the hole is taken as the mean of g
 on its neighbours inside the hole, not the network's output there. The loss never trains the
-network's output on known pixels, and on the validation photos its step across the edge left a
-faint outline of the hole in flat areas (docs/diagnosis.md, section 8): without it, brush strokes
-came out 1 % better in hole L1 (4.98 -> 4.93 with the bundled v4 model) and rectangles level. A
+network's output on known pixels, and its step across the edge left a faint outline of the hole
+in flat areas (measured in docs/diagnosis.md, section 8). A
 prediction right up to a constant colour is still recovered (to within the change of its gradients
 across the edge, which the tests bound).
 
@@ -40,6 +39,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
+
+from glcic.masks import hole_box
 
 EXACT_PIXELS = 12_000  # holes up to this many pixels are solved in one level
 BAND = 16  # px along the edge of a larger hole solved at full resolution after the coarse level
@@ -63,10 +64,7 @@ def blended_hole(image: np.ndarray, hole: np.ndarray, prediction: np.ndarray) ->
     count = int(hole.sum())
     factor = 1 if count <= EXACT_PIXELS else math.ceil(math.sqrt(2 * count / EXACT_PIXELS))
     margin = 1 if factor == 1 else 2 * factor  # known pixels kept around the hole: room for coarse blocks
-    rows, cols = np.flatnonzero(hole.any(axis=1)), np.flatnonzero(hole.any(axis=0))
-    height, width = hole.shape
-    box = (slice(max(0, rows[0] - margin), min(height, rows[-1] + 1 + margin)),
-           slice(max(0, cols[0] - margin), min(width, cols[-1] + 1 + margin)))
+    box = hole_box(hole).grown(margin, *hole.shape).slices()
     hole, guide = hole[box], prediction[box].astype(np.float64)
     # f - g on the known pixels next to the hole, with g there the mean of g on their neighbours in
     # the hole (no guidance across the edge), 0 elsewhere. The box's own border is known pixels or

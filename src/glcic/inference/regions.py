@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from glcic.masks import Box
+from glcic.masks import Box, hole_box
 from glcic.models.completion import SIZE_MULTIPLE
 
 SCALE_STEPS_PER_OCTAVE = 4  # working scales are 2^(-k/4): 1, 0.84, 0.71, 0.59, 0.5, ...
@@ -39,6 +39,41 @@ class Window:
     box: Box  # at full resolution
     scale: float  # the network runs on the window resized by this factor (<= 1)
     labels: tuple[int, ...]  # the hole components (of `label_holes`) it completes
+    inner: bool = False  # touches no side of the image (its holes are the context away from its sides)
+
+    def own_holes(self, labels: np.ndarray) -> np.ndarray:
+        """(box height, box width) bool: the pixels of the holes this window completes."""
+        return np.isin(labels[self.box.slices()], self.labels)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Where completion works: `union`, the box (image coordinates) that holds every window; the
+    windows, with boxes relative to it; the hole components' labels over it."""
+
+    union: Box
+    windows: list[Window]
+    labels: np.ndarray
+
+
+def plan_completion(hole: np.ndarray, working_depth: float | None, reach: int, native: bool = False,
+                    max_side: int | None = None) -> Plan:
+    """`plan_windows` for a whole image's `hole`, planned on the holes' bounding box (plus one known
+    pixel) and confined to the union of the windows: a small hole in a huge photo never labels,
+    converts or copies the whole photo."""
+    height, width = hole.shape
+    crop = hole_box(hole).grown(1, height, width)
+    windows, labels = plan_windows(hole[crop.slices()], working_depth, reach, native, max_side,
+                                   origin=(crop.top, crop.left), image_shape=(height, width))
+    top, left = min(w.box.top for w in windows), min(w.box.left for w in windows)
+    bottom, right = max(w.box.top + w.box.height for w in windows), max(w.box.left + w.box.width for w in windows)
+    union = Box(top, left, bottom - top, right - left)
+    windows = [Window(Box(w.box.top - top, w.box.left - left, w.box.height, w.box.width), w.scale, w.labels,
+                      inner=w.box.top > 0 and w.box.left > 0 and w.box.top + w.box.height < height and w.box.left + w.box.width < width)
+               for w in windows]
+    union_labels = np.zeros((union.height, union.width), labels.dtype)
+    union_labels[crop.top - top : crop.top - top + crop.height, crop.left - left : crop.left - left + crop.width] = labels
+    return Plan(union, windows, union_labels)
 
 
 def label_holes(hole: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:

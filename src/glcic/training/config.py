@@ -19,6 +19,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from glcic.config import check_hole_range, checked_mean_pixel
+from glcic.devices import TRAINING_PRECISIONS as PRECISIONS
 from glcic.models.discriminator_config import NORMS
 from glcic.values import VALUE_KINDS, check_value, parse_value  # noqa: F401 - parse_value re-exported
 
@@ -26,7 +28,6 @@ TRAIN_FORMAT_VERSION = 1  # of config.json and of training checkpoints
 OPTIMIZERS = ("adadelta", "adam")
 GENERATOR_LOSSES = ("non_saturating", "saturating")
 RECONSTRUCTION_LOSSES = ("mse", "l1")  # glcic.losses.RECONSTRUCTION_LOSSES (not imported here: it loads torch)
-PRECISIONS = ("auto", "fp32", "bf16")  # auto: bf16 on GPUs and AMX CPUs, fp32 elsewhere (glcic.devices)
 DISCRIMINATOR_CHOICES = ("both", "global", "local", "none")  # Fig. 6 ablation
 DISCRIMINATOR_BATCHES = ("separate", "mixed")
 
@@ -97,7 +98,7 @@ class TrainConfig:
     # runtime
     seed: int = option(0, "seed of weights, data order, crops and holes", "natural_int")
     workers: int = option(2, "data-loader processes per training process", "natural_int")
-    precision: str = option("fp32", "auto: bf16 on GPUs and AMX CPUs, fp32 elsewhere", choices=PRECISIONS)
+    precision: str = option("fp32", "auto: bf16 on GPUs and on CPUs with AMX or AVX512-BF16, fp32 elsewhere", choices=PRECISIONS)
     channels_last: bool = option(False, "channels_last memory format (helps bf16; slows fp32 training on CPU)")
     sync_batchnorm: bool = option(False, "under torchrun: batch-norm statistics over the global batch")
     checkpoint_every: int = option(500, "iterations between checkpoints (also written on SIGINT/SIGTERM)", "positive_int")
@@ -116,8 +117,7 @@ class TrainConfig:
             raise ValueError(f"image_size must be a multiple of 4 (the network downsamples twice), got {self.image_size}")
         if not self.image_size <= self.resize_min <= self.resize_max:
             raise ValueError(f"need image_size <= resize_min <= resize_max, got {self.image_size}, {self.resize_min}, {self.resize_max}")
-        if not 0 < self.hole_min <= self.hole_max <= self.image_size:
-            raise ValueError(f"need 0 < hole_min <= hole_max <= image_size, got {self.hole_min}, {self.hole_max}, {self.image_size}")
+        check_hole_range(self.hole_min, self.hole_max, self.image_size, f"image_size ({self.image_size})")
         from glcic.models.discriminator_config import MAX_FEATURE_SIDE
 
         for name, used in (("local_size", self.discriminators in ("both", "local")), ("global_size", self.discriminators in ("both", "global"))):
@@ -132,10 +132,7 @@ class TrainConfig:
                 f"discriminator_iterations ({self.completion_iterations} + {self.discriminator_iterations})"
             )
         if self.mean_pixel is not None:
-            mean = tuple(float(v) for v in self.mean_pixel)
-            if len(mean) != 3 or not all(0 <= v <= 1 for v in mean):
-                raise ValueError(f"mean_pixel must be 3 values in [0, 1], got {self.mean_pixel!r}")
-            object.__setattr__(self, "mean_pixel", mean)
+            object.__setattr__(self, "mean_pixel", checked_mean_pixel(self.mean_pixel))
 
     @property
     def use_global(self) -> bool:
@@ -202,6 +199,15 @@ def list_presets() -> list[str]:
 
 
 def preset(name: str, **overrides) -> TrainConfig:
+    """The preset `name` with `overrides`. With `fine_tune_from` (a model file or a bundled model's
+    name), the width defaults to the model's and T_C to 0: the completion network is trained
+    already, so the discriminators start from scratch against it, then both train (section 4.5)."""
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; choose one of {list_presets()}")
+    if overrides.get("fine_tune_from") is not None:
+        from glcic.model_file import model_source, read_model_file
+
+        source = model_source(overrides["fine_tune_from"])
+        defaults = {"width": read_model_file(source)[1].width, "completion_iterations": 0}
+        overrides = {**defaults, **overrides, "fine_tune_from": str(source)}
     return PRESETS[name].replace(**overrides)

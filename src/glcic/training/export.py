@@ -11,15 +11,9 @@ from glcic.config import ModelConfig
 from glcic.training.checkpoint import load_checkpoint
 
 
-def export_model(run_dir: str | os.PathLike, output: str | os.PathLike, dtype: torch.dtype = torch.float32,
-                 working_short_side: int | None = None) -> ModelConfig:
+def export_model(run_dir: str | os.PathLike, output: str | os.PathLike, dtype: torch.dtype = torch.float32) -> ModelConfig:
     """Write the completion network of RUN's last checkpoint, with its mean pixel, training
-    resolution, holes and provenance, as a safetensors model file (see glcic.model_file).
-
-    `working_short_side` (default: the middle of the training resize range, e.g. 320 for the paper's
-    [256, 384]) records the scale the network saw its training images at (informational: completion
-    brings a hole's window down only when the hole is deeper than the model's working depth,
-    `hole_max / 4`, see glcic.inference.complete.working_depth)."""
+    resolution, holes and provenance, as a safetensors model file (see glcic.model_file)."""
     from glcic.model_file import save_model
     from glcic.models.completion import CompletionNetwork
 
@@ -27,13 +21,12 @@ def export_model(run_dir: str | os.PathLike, output: str | os.PathLike, dtype: t
     config = state["config"]
     network = CompletionNetwork(width=config.width)
     network.load_state_dict(state["completion"])
-    model_config = model_config_for(config, state["iteration"], state["phase"], state.get("training_images"), working_short_side)
+    model_config = model_config_for(config, state["iteration"], state["phase"], state.get("training_images"))
     save_model(output, network, model_config, dtype=dtype)
     return model_config
 
 
-def model_config_for(config, iteration: int, phase: str, training_images: int | None,
-                     working_short_side: int | None = None) -> ModelConfig:
+def model_config_for(config, iteration: int, phase: str, training_images: int | None) -> ModelConfig:
     """The inference config of a completion network trained under `config` up to `iteration`.
     `images_seen` counts the training crops of this run plus those of the model it was fine-tuned
     from, so that progress accumulates over runs."""
@@ -50,7 +43,6 @@ def model_config_for(config, iteration: int, phase: str, training_images: int | 
         hole_sampler=config.hole_sampler,
         hole_min=config.hole_min,
         hole_max=config.hole_max,
-        working_short_side=working_short_side or (config.resize_min + config.resize_max) // 2,
         notes={
             "trained_with": "glcic train",
             "preset": config.preset,

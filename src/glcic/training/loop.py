@@ -9,6 +9,7 @@ runs this function; rank 0 alone writes the run folder.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 import signal
@@ -208,6 +209,20 @@ def resumed_config(config: TrainConfig, overrides: dict, iteration: int = 0) -> 
     return changed
 
 
+def resolved_run(config: TrainConfig, world_size: int, **found) -> dict:
+    """What a run resolves beyond its config: the batch over all processes, the phases, the mean
+    pixel, and what the start found (`found`: device, images, skipped files). `glcic train --dry-run`
+    prints it; a run writes it into RUN/config.json before its first step."""
+    return {
+        "world_size": world_size,
+        "per_process_batch_size": config.batch_size,
+        "global_batch_size": config.batch_size * world_size,
+        "phases": [vars(phase) for phase in training_phases(config)],
+        "mean_pixel": config.mean_pixel or "computed from the training set at start",
+        **found,
+    }
+
+
 def train(
     config: TrainConfig | None,
     run_dir: str | Path,
@@ -252,16 +267,8 @@ def train(
         run.remove_orphaned_temporaries()  # from a process killed while writing
         if resume:
             run.trim_metrics(iteration)  # records logged after the checkpoint are about to be logged again
-        resolved = {
-            "world_size": world.size,
-            "per_process_batch_size": config.batch_size,
-            "global_batch_size": config.batch_size * world.size,
-            "device": str(world.device),
-            "training_images": len(paths),
-            "skipped_files": {reason: len(files) for reason, files in skipped_files.items()},
-            "phases": [vars(phase) for phase in training_phases(config)],
-            "torch": torch.__version__,
-        }
+        resolved = resolved_run(config, world.size, device=str(world.device), training_images=len(paths),
+                                skipped_files={reason: len(files) for reason, files in skipped_files.items()}, torch=torch.__version__)
         run.write_config(config.to_dict(), resolved)  # before the first step
         run.log(("resumed at iteration %d" % iteration) if resume else "started")
         for reason, files in skipped_files.items():
@@ -272,107 +279,168 @@ def train(
         distributed.leave(world)
 
 
-def _loop(config, networks, world, run, paths, iteration, stop_after, progress, state):
+@dataclass
+class _Tally:
+    """What the loop keeps count of between iterations, and carries over in the checkpoint."""
+
+    skipped_images: int  # images that failed to decode and were replaced by others
+    last_checkpoint: int | None  # the iteration of the checkpoint on disk
+    training_images: int
+    phase_name: str | None = None
+    first_batch_indices: list | None = None
+    stopped_by: str | None = None
+    window_start: float = dataclasses.field(default_factory=time.perf_counter)  # of the images/s measurement
+    window_iterations: int = 0
+
+    def extra(self) -> dict:
+        return {"skipped_images": self.skipped_images, "training_images": self.training_images}
+
+
+def _loop(config: TrainConfig, networks: Networks, world: distributed.World, run: RunFolder, paths: list[Path],
+          iteration: int, stop_after: int | None, progress: bool, state: dict | None) -> TrainResult:
+    """Algorithm 1 from `iteration` to T_train: each iteration draws a batch and runs the step of
+    its phase (train C, train D, or both); then checks, logs, samples and checkpoints."""
     from tqdm import tqdm
 
-    from glcic.data import EpochSampler, TrainingImages, find_images, validation_batch
-
-    device = world.device
-    dataset = TrainingImages(paths, config.data_config(), seed=config.seed)
-    sampler = EpochSampler(dataset, world.size, world.rank, config.seed)
-    batches_per_epoch = sampler.num_samples // config.batch_size
-    loader = DataLoader(
-        dataset, batch_size=config.batch_size, sampler=sampler, num_workers=config.workers, drop_last=True,
-        persistent_workers=config.workers > 0, worker_init_fn=_ignore_stop_signals, pin_memory=device.type == "cuda",
-    )
-    validation = {}
-    if world.is_main and config.sample_count:
-        validation_paths = paths
-        if config.validation_data:
-            validation_paths = find_images(config.validation_data)
-        validation = validation_batch(validation_paths, config.data_config(), config.sample_count, config.seed)
-        if not validation:
-            run.log(f"no validation image could be read from {config.validation_data or config.data}: no sample sheets "
-                    "or discriminator scores will be written")
+    loader, sampler, batches_per_epoch = _data_loader(config, paths, world)
+    validation = _validation_images(config, paths, world, run)
     phases = training_phases(config)
-    skipped_images = state.get("skipped_images", 0) if state else 0
-    last_checkpoint = state["iteration"] if state else None
-    extra = lambda: {"skipped_images": skipped_images, "training_images": len(paths)}  # noqa: E731
+    tally = _Tally(state.get("skipped_images", 0) if state else 0, state["iteration"] if state else None, len(paths))
     start_iteration, started = iteration, time.perf_counter()
-    window_start, window_iterations = time.perf_counter(), 0
     bar = tqdm(total=config.total_iterations, initial=iteration, unit="it", dynamic_ncols=True,
                disable=not (world.is_main and progress) or None)
-    stopped_by = None
-    first_batch_indices = None
-    phase_name = None
     with _StopSignals() as signals:
-        while iteration < config.total_iterations and stopped_by is None:
+        while iteration < config.total_iterations and tally.stopped_by is None:
             epoch, offset = divmod(iteration, batches_per_epoch)
             sampler.set_position(epoch, offset * config.batch_size)
             for sample in loader:
                 phase = phase_at(phases, iteration)
-                if phase.name != phase_name:
-                    run.log(f"iteration {iteration}: phase {phase.name} (until iteration {phase.end})")
-                    phase_name = phase.name
-                    bar.set_description(phase.name)
-                batch = Batch.from_loader(sample, device, config.channels_last)
-                losses = STEPS[phase.name](networks, batch, device)
-                if first_batch_indices is None:
-                    first_batch_indices = distributed.gather(world, sample["index"].tolist())
-                    run.log(f"first batch's image indices by rank: {first_batch_indices}")
-                newly_skipped = int(sample["skipped"].sum())
-                if newly_skipped:
-                    run.log(f"iteration {iteration}: {newly_skipped} image(s) failed to decode and were replaced")
-                skipped_images += newly_skipped
+                _enter_phase(phase, iteration, tally, run, bar)
+                losses = STEPS[phase.name](networks, Batch.from_loader(sample, world.device, config.channels_last), world.device)
                 iteration += 1
-                window_iterations += 1
+                _count_batch(sample, iteration, tally, world, run)
                 bar.update(1)
-                nonfinite = not all(math.isfinite(v) for v in losses.values()) or not _weights_finite(networks)
-                stop_requested, nonfinite = distributed.any_rank(world, signals.received is not None, nonfinite)
-                if nonfinite:
-                    message = (
-                        f"a loss or a weight became NaN or infinite (or a weight too large) at iteration {iteration} ({phase.name} phase: "
-                        f"{', '.join(f'{k}={v:.4g}' for k, v in losses.items())}); stopped without saving. "
-                        + (f"The last good checkpoint (iteration {last_checkpoint}) is kept in {run.path / CHECKPOINT_NAME}. "
-                           if last_checkpoint is not None else "No checkpoint had been written yet. ")
-                        + "Try a lower learning rate, --balance-gradients, or fp32."
-                    )
-                    run.log(message)
-                    raise TrainingDiverged(message)
-                if iteration % config.log_every == 0 or iteration == config.total_iterations:
-                    elapsed = time.perf_counter() - window_start
-                    speed = window_iterations * config.batch_size * world.size / max(elapsed, 1e-9)
-                    run.metrics(iteration, phase.name, {**losses, "images_per_second": round(speed, 3), "skipped_images": skipped_images})
-                    bar.set_postfix({k: f"{v:.4g}" for k, v in losses.items()}, refresh=False)
-                    window_start, window_iterations = time.perf_counter(), 0
-                if validation and (iteration % config.sample_every == 0 or iteration == config.total_iterations):
-                    scores = _write_samples(run, networks, validation, iteration, device)
-                    if scores:
-                        run.metrics(iteration, phase.name, scores, file="discriminator_scores.jsonl")
+                stop_requested = _stop_if_diverged(losses, networks, world, signals, run, iteration, phase, tally)
+                _report(config, networks, world, run, bar, validation, iteration, phase, losses, tally)
                 if stop_requested:
-                    stopped_by = signals.received or "another process"
+                    tally.stopped_by = signals.received or "another process"
                 elif stop_after is not None and iteration - start_iteration >= stop_after:
-                    stopped_by = "stop_after"
-                if iteration % config.checkpoint_every == 0 or iteration == config.total_iterations or stopped_by:
-                    if world.is_main:
-                        save_checkpoint(run.path, _training_state(networks, iteration, phase.name, extra()))
-                    last_checkpoint = iteration
-                    run.flush()
-                if config.snapshot_every and iteration % config.snapshot_every == 0 and world.is_main:
-                    _write_snapshot(run, networks, iteration, phase.name, len(paths))
-                if stopped_by or iteration >= config.total_iterations:
+                    tally.stopped_by = "stop_after"
+                _save(config, networks, world, run, iteration, phase, tally)
+                if tally.stopped_by or iteration >= config.total_iterations:
                     break
             # the epoch ended (or a stop was requested): the while loop starts the next epoch
     bar.close()
+    return _finish(networks, world, run, iteration, start_iteration, started, tally)
+
+
+def _data_loader(config: TrainConfig, paths: list[Path], world: distributed.World):
+    """The training batches, from a sampler that can start anywhere in an epoch (exact resume)."""
+    from glcic.data import EpochSampler, TrainingImages
+
+    dataset = TrainingImages(paths, config.data_config(), seed=config.seed)
+    sampler = EpochSampler(dataset, world.size, world.rank, config.seed)
+    loader = DataLoader(
+        dataset, batch_size=config.batch_size, sampler=sampler, num_workers=config.workers, drop_last=True,
+        persistent_workers=config.workers > 0, worker_init_fn=_ignore_stop_signals, pin_memory=world.device.type == "cuda",
+    )
+    return loader, sampler, sampler.num_samples // config.batch_size
+
+
+def _validation_images(config: TrainConfig, paths: list[Path], world: distributed.World, run: RunFolder) -> dict:
+    """The fixed crops and holes of the sample sheets and the discriminators' validation scores."""
+    from glcic.data import validation_batch
+    from glcic.image_io import list_images
+
+    if not (world.is_main and config.sample_count):
+        return {}
+    validation_paths = list_images(config.validation_data, recursive=True) if config.validation_data else paths
+    validation = validation_batch(validation_paths, config.data_config(), config.sample_count, config.seed)
+    if not validation:
+        run.log(f"no validation image could be read from {config.validation_data or config.data}: no sample sheets "
+                "or discriminator scores will be written")
+    return validation
+
+
+def _enter_phase(phase, iteration: int, tally: _Tally, run: RunFolder, bar) -> None:
+    if phase.name != tally.phase_name:
+        run.log(f"iteration {iteration}: phase {phase.name} (until iteration {phase.end})")
+        tally.phase_name = phase.name
+        bar.set_description(phase.name)
+
+
+def _count_batch(sample: dict, iteration: int, tally: _Tally, world: distributed.World, run: RunFolder) -> None:
+    """The first batch's images (by rank, logged once) and the images that failed to decode."""
+    if tally.first_batch_indices is None:
+        tally.first_batch_indices = distributed.gather(world, sample["index"].tolist())
+        run.log(f"first batch's image indices by rank: {tally.first_batch_indices}")
+    skipped = int(sample["skipped"].sum())
+    if skipped:
+        run.log(f"iteration {iteration}: {skipped} image(s) failed to decode and were replaced")
+    tally.skipped_images += skipped
+    tally.window_iterations += 1
+
+
+def _stop_if_diverged(losses: dict, networks: Networks, world: distributed.World, signals: _StopSignals, run: RunFolder,
+                      iteration: int, phase, tally: _Tally) -> bool:
+    """Raise TrainingDiverged, writing nothing, when a loss or a weight is no longer finite on any
+    rank; otherwise whether any rank was asked to stop (all ranks agree on both)."""
+    nonfinite = not all(math.isfinite(v) for v in losses.values()) or not _weights_finite(networks)
+    stop_requested, nonfinite = distributed.any_rank(world, signals.received is not None, nonfinite)
+    if nonfinite:
+        message = (
+            f"a loss or a weight became NaN or infinite (or a weight too large) at iteration {iteration} ({phase.name} phase: "
+            f"{', '.join(f'{k}={v:.4g}' for k, v in losses.items())}); stopped without saving. "
+            + (f"The last good checkpoint (iteration {tally.last_checkpoint}) is kept in {run.path / CHECKPOINT_NAME}. "
+               if tally.last_checkpoint is not None else "No checkpoint had been written yet. ")
+            + "Try a lower learning rate, --balance-gradients, or fp32."
+        )
+        run.log(message)
+        raise TrainingDiverged(message)
+    return stop_requested
+
+
+def _report(config: TrainConfig, networks: Networks, world: distributed.World, run: RunFolder, bar, validation: dict,
+            iteration: int, phase, losses: dict, tally: _Tally) -> None:
+    """Every `log_every` iterations the losses and speed; every `sample_every` the sample sheet and
+    the discriminators' validation scores."""
+    last = iteration == config.total_iterations
+    if iteration % config.log_every == 0 or last:
+        elapsed = time.perf_counter() - tally.window_start
+        speed = tally.window_iterations * config.batch_size * world.size / max(elapsed, 1e-9)
+        run.metrics(iteration, phase.name, {**losses, "images_per_second": round(speed, 3), "skipped_images": tally.skipped_images})
+        bar.set_postfix({k: f"{v:.4g}" for k, v in losses.items()}, refresh=False)
+        tally.window_start, tally.window_iterations = time.perf_counter(), 0
+    if validation and (iteration % config.sample_every == 0 or last):
+        scores = _write_samples(run, networks, validation, iteration, world.device)
+        if scores:
+            run.metrics(iteration, phase.name, scores, file="discriminator_scores.jsonl")
+
+
+def _save(config: TrainConfig, networks: Networks, world: distributed.World, run: RunFolder, iteration: int, phase,
+          tally: _Tally) -> None:
+    """The checkpoint every `checkpoint_every` iterations, at the end and on a stop; snapshots every `snapshot_every`."""
+    if iteration % config.checkpoint_every == 0 or iteration == config.total_iterations or tally.stopped_by:
+        if world.is_main:
+            save_checkpoint(run.path, _training_state(networks, iteration, phase.name, tally.extra()))
+        tally.last_checkpoint = iteration
+        run.flush()
+    if config.snapshot_every and iteration % config.snapshot_every == 0 and world.is_main:
+        _write_snapshot(run, networks, iteration, phase.name, tally.training_images)
+
+
+def _finish(networks: Networks, world: distributed.World, run: RunFolder, iteration: int, start_iteration: int,
+            started: float, tally: _Tally) -> TrainResult:
+    """RUN/summary.json, with every rank's parameter digest (they agree under DDP), and the last log line."""
     digests = distributed.gather(world, [parameter_digest(networks.completion)]
                                  + ([parameter_digest(networks.discriminator)] if networks.discriminator is not None else []))
     summary = {
         "iteration": iteration,
-        "stopped_by": stopped_by,
+        "stopped_by": tally.stopped_by,
         "seconds": round(time.perf_counter() - started, 3),
         "iterations_this_call": iteration - start_iteration,
-        "skipped_images": skipped_images,
-        "first_batch_indices_by_rank": first_batch_indices,
+        "skipped_images": tally.skipped_images,
+        "first_batch_indices_by_rank": tally.first_batch_indices,
         "ranks_agree": all(d == digests[0] for d in digests),
         "parameter_digests_by_rank": digests,
     }
@@ -382,10 +450,10 @@ def _loop(config, networks, world, run, paths, iteration, stop_after, progress, 
         from glcic.utils import write_atomic
 
         write_atomic(run.path / "summary.json", (json.dumps(summary, indent=2) + "\n").encode())
-        run.log(f"stopped at iteration {iteration} by {stopped_by}; resume with: glcic train --resume {run.path}"
-                if stopped_by else f"finished at iteration {iteration}")
+        run.log(f"stopped at iteration {iteration} by {tally.stopped_by}; resume with: glcic train --resume {run.path}"
+                if tally.stopped_by else f"finished at iteration {iteration}")
     run.close()
-    return TrainResult(iteration, stopped_by, run.path)
+    return TrainResult(iteration, tally.stopped_by, run.path)
 
 
 def _weights_finite(networks: Networks) -> bool:
