@@ -98,7 +98,7 @@ SETTINGS = [
 def test_discriminators_follow_table_3(setting, global_size, local_size, global_channels, local_channels, global_fc, local_fc):
     config = DISCRIMINATOR_PRESETS[setting]
     assert (config.global_size, config.local_size) == (global_size, local_size)
-    discriminator = config.build()
+    discriminator = ContextDiscriminator.from_config(config)
     assert discriminator.global_discriminator.convs == len(global_channels)
     assert discriminator.local_discriminator.convs == len(local_channels)
     assert discriminator.global_discriminator.fc_inputs == global_fc
@@ -124,7 +124,7 @@ def test_faces_global_discriminator_has_one_conv_fewer():
 
 @pytest.mark.parametrize("use_global, use_local, features", [(True, False, 1024), (False, True, 1024), (True, True, 2048)])
 def test_ablation_switches_drop_a_branch(use_global, use_local, features):
-    discriminator = DiscriminatorConfig(use_global=use_global, use_local=use_local, width=0.125).build().eval()
+    discriminator = ContextDiscriminator.from_config(DiscriminatorConfig(use_global=use_global, use_local=use_local, width=0.125)).eval()
     assert (discriminator.global_discriminator is not None) == use_global
     assert (discriminator.local_discriminator is not None) == use_local
     assert discriminator.fc.in_features == features

@@ -126,7 +126,7 @@ def test_discriminator_phase_keeps_the_completion_network_fixed(photos, tmp_path
 
 
 def test_completion_phase_does_not_touch_the_discriminators(photos, tmp_path):
-    from glcic.models.discriminators import DiscriminatorConfig
+    from glcic.models.discriminators import ContextDiscriminator, DiscriminatorConfig
     from glcic.models.completion import CompletionNetwork
 
     run = tmp_path / "run"
@@ -134,7 +134,7 @@ def test_completion_phase_does_not_touch_the_discriminators(photos, tmp_path):
     train(config, run, stop_after=3, progress=False)
     torch.manual_seed(config.seed)  # the loop's construction order: completion, then discriminators
     CompletionNetwork(width=config.width)
-    fresh = DiscriminatorConfig(config.global_size, config.local_size, config.discriminator_width).build().state_dict()
+    fresh = ContextDiscriminator.from_config(DiscriminatorConfig(config.global_size, config.local_size, config.discriminator_width)).state_dict()
     saved = load_checkpoint(run)["discriminator"]
     assert all(torch.equal(fresh[k], saved[k]) for k in fresh)
 
@@ -543,13 +543,13 @@ def test_dry_run_prints_the_resolved_configuration_and_writes_nothing(photos, tm
 
 
 def test_presets():
-    from glcic.models.discriminators import DiscriminatorConfig
+    from glcic.models.discriminators import ContextDiscriminator, DiscriminatorConfig
 
     paper, faces, center, cpu = (preset(name) for name in ("paper", "faces", "center", "cpu"))
     assert (paper.image_size, paper.hole_min, paper.hole_max, paper.local_size, paper.batch_size) == (256, 96, 128, 128, 96)
     assert (paper.completion_iterations, paper.discriminator_iterations, paper.total_iterations) == (90_000, 10_000, 500_000)
     assert (paper.alpha, paper.optimizer) == (0.0004, "adadelta")
-    global_convs = [DiscriminatorConfig(c.global_size, c.local_size).build().global_discriminator.convs for c in (paper, faces)]
+    global_convs = [ContextDiscriminator.from_config(DiscriminatorConfig(c.global_size, c.local_size)).global_discriminator.convs for c in (paper, faces)]
     assert global_convs == [6, 5]  # faces: one conv fewer in the global discriminator
     assert (faces.image_size, faces.hole_min, faces.hole_max, faces.local_size) == (160, 48, 96, 96)
     assert (center.image_size, center.hole_sampler, center.hole_max) == (128, "center", 64)

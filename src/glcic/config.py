@@ -79,6 +79,19 @@ class ModelConfig:
         if not isinstance(self.notes, dict):
             raise ValueError("notes must be a JSON object")
 
+    @classmethod
+    def from_metadata(cls, metadata: dict, source, kind: str) -> "ModelConfig":
+        """The config a model file (`kind`: safetensors or ONNX) holds under CONFIG_KEY, or a
+        ModelFileError that names the file."""
+        from glcic.errors import ModelFileError
+
+        if CONFIG_KEY not in metadata:
+            raise ModelFileError(f"{source} is a{'n' if kind[0] in 'AEIOU' else ''} {kind} file but not a glcic model (no {CONFIG_KEY!r} metadata)")
+        try:
+            return cls.from_json(metadata[CONFIG_KEY])
+        except (ValueError, TypeError) as error:
+            raise ModelFileError(f"{source} has an invalid model config: {error}") from None
+
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
 

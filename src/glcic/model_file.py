@@ -68,12 +68,7 @@ def read_model_file(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], M
             tensors = {name: handle.get_tensor(name) for name in handle.keys()}
     except Exception as error:
         raise ModelFileError(f"{path} is not a safetensors model file ({error})") from None
-    if CONFIG_KEY not in metadata:
-        raise ModelFileError(f"{path} is a safetensors file but not a glcic model (no {CONFIG_KEY!r} metadata)")
-    try:
-        config = ModelConfig.from_json(metadata[CONFIG_KEY])
-    except (ValueError, TypeError) as error:
-        raise ModelFileError(f"{path} has an invalid model config: {error}") from None
+    config = ModelConfig.from_metadata(metadata, path, "safetensors")
     tensors = {name: t.float() if t.is_floating_point() else t for name, t in tensors.items()}
     return tensors, config
 

@@ -141,13 +141,7 @@ def read_onnx_file(source: Path) -> tuple[bytes, ModelConfig, bool]:
         graph = onnx.load(str(source))
     except Exception as error:  # noqa: BLE001
         raise ModelFileError(f"{source} is not an ONNX model ({error})") from None
-    metadata = {p.key: p.value for p in graph.metadata_props}
-    if CONFIG_KEY not in metadata:
-        raise ModelFileError(f"{source} is an ONNX file but not a glcic model (no {CONFIG_KEY!r} metadata)")
-    try:
-        config = ModelConfig.from_json(metadata[CONFIG_KEY])
-    except (ValueError, TypeError) as error:
-        raise ModelFileError(f"{source} has an invalid model config: {error}") from None
+    config = ModelConfig.from_metadata({p.key: p.value for p in graph.metadata_props}, source, "ONNX")
     quantized = any(node.op_type == "QuantizeLinear" for node in graph.graph.node)
     return graph.SerializeToString(), config, quantized
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from glcic.cli import commands as handlers
+import glcic.cli.commands as handlers
 from glcic.config import BUNDLED_MODELS, DEFAULT_MODEL
 
 MODEL_HELP = (f"a bundled model by name ({', '.join(BUNDLED_MODELS)}) or a model file (.safetensors); "

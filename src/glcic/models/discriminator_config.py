@@ -21,13 +21,6 @@ class DiscriminatorConfig:
     norm: str = "batch"  # the paper's batch norm, "spectral" or "none" (see glcic.models.discriminators)
     antialias: bool = False  # a fixed low-pass before every stride-2 conv (see glcic.models.discriminators.Blur)
 
-    def build(self):
-        """The `ContextDiscriminator` of this config."""
-        from glcic.models.discriminators import ContextDiscriminator
-
-        return ContextDiscriminator(self.global_size, self.local_size, self.width, self.use_global, self.use_local, self.norm,
-                                    self.antialias)
-
 
 DISCRIMINATOR_PRESETS: dict[str, DiscriminatorConfig] = {
     "paper": DiscriminatorConfig(global_size=256, local_size=128),  # section 3.2, Table 3

@@ -130,6 +130,11 @@ class ContextDiscriminator(nn.Module):
     pre-sigmoid score, which the losses use for numerical stability.
     """
 
+    @classmethod
+    def from_config(cls, config: DiscriminatorConfig) -> "ContextDiscriminator":
+        return cls(config.global_size, config.local_size, config.width, config.use_global, config.use_local, config.norm,
+                   config.antialias)
+
     def __init__(
         self,
         global_size: int = 256,

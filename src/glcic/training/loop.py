@@ -88,17 +88,17 @@ def _check_new_run(run_dir: Path) -> None:
 
 
 def _build_networks(config: TrainConfig, world: distributed.World, state: dict | None) -> Networks:
-    from glcic.models.discriminators import DiscriminatorConfig
+    from glcic.models.discriminators import ContextDiscriminator, DiscriminatorConfig
     from glcic.models.completion import CompletionNetwork
 
     torch.manual_seed(config.seed)  # the same initial weights in every process
     completion = CompletionNetwork(width=config.width)
     discriminator = None
     if config.adversarial:
-        discriminator = DiscriminatorConfig(
+        discriminator = ContextDiscriminator.from_config(DiscriminatorConfig(
             config.global_size, config.local_size, config.discriminator_width, config.use_global, config.use_local,
             config.discriminator_norm, config.discriminator_antialias,
-        ).build()
+        ))
     if state is not None:
         completion.load_state_dict(state["completion"])
         if discriminator is not None:
