@@ -391,3 +391,29 @@ def test_info_without_a_model_describes_the_default_bundled_model(capsys):
     assert run("info") == 0
     captured = capsys.readouterr()
     assert f"glcic-{DEFAULT_MODEL}.safetensors" in captured.err and '"width"' in captured.out
+
+
+def test_folder_pairing_and_output_checks_are_library_code(tmp_path):
+    from glcic.errors import GlcicError
+    from glcic.inference.folders import folder_outputs, pair_folders
+
+    images, masks = tmp_path / "images", tmp_path / "masks"
+    images.mkdir(), masks.mkdir()
+    for name in ("a.png", "b.jpg", "b_mask.png"):  # b_mask beside b: the authors' naming, never an image
+        (images / name).write_bytes(b"")
+    for name in ("a.png", "b_mask.png"):
+        (masks / name).write_bytes(b"")
+    pairs = pair_folders(images, masks)
+    assert [(i.name, m.name) for i, m in pairs] == [("a.png", "a.png"), ("b.jpg", "b_mask.png")]
+    with pytest.raises(GlcicError, match="no mask in .* for 1 image"):  # in a shared folder only NAME_mask files are masks
+        pair_folders(images, images)
+    assert [t.name for t in folder_outputs(pairs, (images, masks), tmp_path / "out", ".webp")] == ["a.webp", "b.webp"]
+    (images / "a.jpg").write_bytes(b"")
+    (masks / "a_mask.jpg").write_bytes(b"")
+    with pytest.raises(GlcicError, match="two masks for the name 'a'"):
+        pair_folders(images, masks)
+    (masks / "a_mask.jpg").unlink()
+    with pytest.raises(GlcicError, match="would both be written"):
+        folder_outputs(pair_folders(images, masks), (images, masks), tmp_path / "out", ".png")
+    with pytest.raises(GlcicError, match="is an input folder"):
+        folder_outputs(pairs, (images, masks), masks)

@@ -682,3 +682,27 @@ def test_validation_photos_that_cannot_be_read_are_logged(photos, tmp_path):
           run, progress=False)
     assert "no validation image could be read" in (run / "log.txt").read_text()
     assert not list((run / "samples").iterdir())
+
+
+def test_fine_tuning_is_a_preset_rule_the_python_api_shares(tmp_path):
+    from glcic.model_file import bundled_model_path, read_model_file
+
+    tuned = preset("cpu", fine_tune_from="accurate")  # a bundled model's name, as --fine-tune takes it
+    assert tuned.fine_tune_from == str(bundled_model_path("accurate"))
+    assert tuned.width == read_model_file(bundled_model_path("accurate"))[1].width and tuned.completion_iterations == 0
+    kept = preset("cpu", fine_tune_from="accurate", completion_iterations=5, total_iterations=preset("cpu").total_iterations)
+    assert kept.completion_iterations == 5  # given values win over the rule
+    assert preset("cpu").completion_iterations > 0
+
+
+def test_the_dry_run_shows_what_the_run_writes_into_its_config(photos, tmp_path):
+    from glcic.training.loop import resolved_run
+
+    run = tmp_path / "run"
+    args = ("--run-dir", run, *cli_config_args(photos))
+    shown = json.loads(glcic("train", *args, "--dry-run").stdout)
+    assert shown == {"config": shown["config"], **resolved_run(TrainConfig.from_dict(shown["config"]), 1)}
+    assert glcic("train", *args).returncode == 0
+    written = json.loads((run / "config.json").read_text())
+    for key in ("world_size", "per_process_batch_size", "global_batch_size", "phases"):
+        assert written["resolved"][key] == shown[key], key
