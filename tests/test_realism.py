@@ -95,5 +95,8 @@ def test_the_grid_index_sees_stripes_locked_to_the_pixel_grid_and_not_texture():
     striped[:, ::2] = (striped[:, ::2] * 0.6).astype(np.uint8)  # every other column darker: the joint phase's stripes
     checker = image.copy()
     checker[(np.add.outer(np.arange(96), np.arange(96)) % 2).astype(bool)] //= 2
+    blocks = image.astype(np.int16)  # the 8 px checkerboard of 4 px blocks a joint phase grew at quarter resolution
+    blocks += ((np.add.outer(np.arange(96) // 4, np.arange(96) // 4) % 2) * 2 - 1)[:, :, None].astype(np.int16) * 12  # under the texture: 15 grey levels
+    blocks = np.clip(blocks, 0, 255).astype(np.uint8)
     assert grid(image, image, hole) < 0.2
-    assert grid(image, striped, hole) > 0.5 and grid(image, checker, hole) > 0.5
+    assert grid(image, striped, hole) > 0.5 and grid(image, checker, hole) > 0.5 and grid(image, blocks, hole) > 0.5
