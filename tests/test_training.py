@@ -240,6 +240,29 @@ def test_discriminators_see_the_composite_and_patches_centred_on_each_hole(photo
 # --- losses ---------------------------------------------------------------------------------------
 
 
+def test_the_grid_prior_sees_a_pattern_locked_to_the_pixel_grid_and_not_texture_or_contrast():
+    from glcic.losses import grid_prior
+
+    image = torch.from_numpy(np.stack([scene(128, 128, seed) for seed in range(4)])).permute(0, 3, 1, 2).float() / 255
+    hole = torch.zeros(4, 1, 128, 128)
+    hole[:, :, 32:96, 24:88] = 1
+    rows, cols = torch.meshgrid(torch.arange(128), torch.arange(128), indexing="ij")
+    blocks = ((rows // 4 + cols // 4) % 2 * 2 - 1).float() * 4 / 255  # the 8 px checkerboard of section 3
+    photo, patterned = grid_prior(image, hole).item(), grid_prior((image + blocks).clamp(0, 1), hole).item()
+    assert patterned > 3 * photo
+    assert grid_prior(image * 0.5, hole).item() == pytest.approx(photo, rel=0.05)  # a share, not an amount of detail
+    softer = image.clone().requires_grad_(True)
+    grid_prior(softer, hole).backward()
+    assert softer.grad[:, :, :16].abs().max() == 0  # the hole only
+
+
+def test_the_grid_prior_trains_in_the_joint_phase_only_and_is_logged(photos, tmp_path):
+    train(tiny_config(photos, grid_weight=0.1), tmp_path / "run", progress=False)
+    records = metrics(tmp_path / "run")
+    assert all(("grid" in r) == (r["phase"] == "joint") for r in records) and any(r["phase"] == "joint" for r in records)
+    assert all(np.isfinite(r["grid"]) and r["grid"] >= 0 for r in records if "grid" in r)
+
+
 def test_weighted_mse_is_normalised_by_the_hole_area():
     from glcic.losses import weighted_mse
 

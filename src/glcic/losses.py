@@ -8,6 +8,10 @@
   evaluation reports).
 - `discriminator_loss`: the binary cross-entropy of the context discriminators, real images -> 1,
   completed images -> 0 (the negative of the paper's max over D, Eq. 2), from logits for stability.
+- `grid_prior`: how much of the hole's fine detail is locked to the pixel grid (an option,
+  `--grid-weight`, not the paper's): photos' statistics do not depend on a pixel's position modulo
+  8, so a pattern that does (the checkerboards and stripes a joint phase breeds) is penalised
+  directly rather than left for the discriminators to notice.
 - `adversarial_loss`: what the completion network minimises in the joint phase. "saturating" is
   Eq. 3 literally, log(1 - D(C(x))); "non_saturating" (default) is -log D(C(x)), which has the same
   fixed point and stronger gradients when D wins, as recommended by Goodfellow et al. 2014.
@@ -38,6 +42,42 @@ def weighted_l1(prediction: torch.Tensor, target: torch.Tensor, hole: torch.Tens
 
 
 RECONSTRUCTION_LOSSES = {"mse": weighted_mse, "l1": weighted_l1}
+
+GRID_PERIOD = 8  # px: 2 and 4 from the transposed convolutions, 8 from the quarter-resolution middle
+GRID_SIGMA = 2.0  # px: the high-pass, as in glcic.evaluation.metrics.grid
+
+
+def _gaussian_blur(grey: torch.Tensor, sigma: float) -> torch.Tensor:
+    radius = int(3 * sigma)
+    taps = torch.exp(-torch.arange(-radius, radius + 1, dtype=grey.dtype, device=grey.device) ** 2 / (2 * sigma**2))
+    taps = taps / taps.sum()
+    padded = F.pad(grey, (radius, radius, radius, radius), mode="reflect")
+    return F.conv2d(F.conv2d(padded, taps.view(1, 1, 1, -1)), taps.view(1, 1, -1, 1))
+
+
+def grid_prior(prediction: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
+    """The share of the hole's fine detail that is locked to the pixel grid, per sample, averaged.
+
+    The grey levels' high-pass residual (minus a Gaussian blur of GRID_SIGMA px) is averaged over
+    each of the GRID_PERIOD^2 pixel phases (row, column modulo GRID_PERIOD) inside the hole; the
+    spread of those means is divided by the residual's mean square there, held constant (detached),
+    so the term asks for less of a pattern, never for more or less detail. The evaluation's grid
+    index (glcic.evaluation.metrics.grid) measures the same. prediction (B, 3, H, W); hole (B, 1, H, W)."""
+    grey = prediction.float().mean(dim=1, keepdim=True)
+    residual = grey - _gaussian_blur(grey, GRID_SIGMA)
+    p = GRID_PERIOD
+    batch, _, height, width = residual.shape
+    height, width = height - height % p, width - width % p
+    hole = hole[..., :height, :width].float()
+    residual = residual[..., :height, :width]
+    phases = lambda t: t.reshape(batch, height // p, p, width // p, p).sum(dim=(1, 3))  # noqa: E731 - (B, p, p)
+    counts = phases(hole)
+    means = phases(residual * hole) / counts.clamp_min(1)
+    used = (counts > 0).float()
+    centre = (means * used).sum(dim=(1, 2), keepdim=True) / used.sum(dim=(1, 2), keepdim=True).clamp_min(1)
+    spread = ((means - centre).square() * used).sum(dim=(1, 2)) / used.sum(dim=(1, 2)).clamp_min(1)
+    power = (residual.square() * hole).sum(dim=(1, 2, 3)) / hole.sum(dim=(1, 2, 3)).clamp_min(1)
+    return (spread / (power.detach() + (0.5 / 255) ** 2)).mean()
 
 
 def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:

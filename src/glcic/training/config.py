@@ -91,6 +91,8 @@ class TrainConfig:
     generator_loss: str = option("non_saturating", "non_saturating (-log D) or saturating (log(1 - D), Eq. 3)", choices=GENERATOR_LOSSES)
     balance_gradients: bool = option(False, "scale the adversarial term so its gradient norm is --balance-ratio times the MSE's")
     balance_ratio: float = option(1.0, "with --balance-gradients: |grad adversarial| / |grad MSE|", "positive_float")
+    grid_weight: float = option(0.0, "joint phase: weight of a penalty on fill patterns locked to the pixel grid "
+                                "(glcic.losses.grid_prior; 0: the paper)", "natural_float")
     optimizer: str = option("adadelta", "the paper's ADADELTA, or Adam", choices=OPTIMIZERS)
     learning_rate: float = option(1.0, "1.0 suits ADADELTA; about 2e-4 suits Adam", "positive_float")
     discriminator_learning_rate: float = option(0.0, "the discriminators' learning rate (0: the same as --learning-rate)",

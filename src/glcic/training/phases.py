@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from glcic.devices import autocast
-from glcic.losses import RECONSTRUCTION_LOSSES, adversarial_loss, discriminator_loss
+from glcic.losses import RECONSTRUCTION_LOSSES, adversarial_loss, discriminator_loss, grid_prior
 from glcic.models.completion import composite, network_input
 
 
@@ -205,8 +205,13 @@ def completion_update(networks: Networks, batch: Batch, output: torch.Tensor, co
             ratio = (reconstruction_gradient.norm() / adversarial_gradient.norm().clamp_min(1e-12)).item()
             weight = config.balance_ratio * ratio
             stats["adversarial_weight"] = weight
+        loss = reconstruction + weight * adversarial
+        if config.grid_weight:
+            grid = grid_prior(output, batch.hole)
+            loss = loss + config.grid_weight * grid
+            stats["grid"] = grid.item()
         networks.completion_optimizer.zero_grad(set_to_none=True)
-        (reconstruction + weight * adversarial).backward()
+        loss.backward()
         networks.completion_optimizer.step()
     finally:
         for parameter in discriminator.parameters():
