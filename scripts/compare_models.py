@@ -20,7 +20,7 @@ def main() -> int:
     import cv2
 
     import glcic
-    from glcic.cli import _match_folders
+    from glcic.inference.folders import pair_folders
     from glcic.image_io import read_image, write_image
     from glcic.pixels import hole_from_mask, split_rgb
 
@@ -37,7 +37,7 @@ def main() -> int:
         name, _, path = entry.partition("=")
         models[name] = glcic.load_model(None if path == "bundled" else path)
     rows, titles = [], None
-    for image_path, mask_path in _match_folders(args.images, args.masks):
+    for image_path, mask_path in pair_folders(args.images, args.masks):
         image = read_image(image_path)[..., :3]
         hole = hole_from_mask(read_image(mask_path, what="mask"))
         shown = image.copy()
