@@ -254,6 +254,11 @@ def test_the_grid_prior_sees_a_pattern_locked_to_the_pixel_grid_and_not_texture_
     softer = image.clone().requires_grad_(True)
     grid_prior(softer, hole).backward()
     assert softer.grad[:, :, :16].abs().max() == 0  # the hole only
+    noise = torch.from_numpy(np.random.default_rng(0).normal(0.5, 0.1, (4, 3, 128, 128))).float()
+    assert grid_prior(noise, hole).item() < 0.02  # texture with no pattern: nothing beyond sampling
+    scale = torch.ones(1, requires_grad=True)  # and no reward for blurring it: no pull on its contrast
+    grid_prior(0.5 + (noise - 0.5) * scale, hole).backward()
+    assert abs(scale.grad.item()) < 0.01
 
 
 def test_the_grid_prior_trains_in_the_joint_phase_only_and_is_logged(photos, tmp_path):

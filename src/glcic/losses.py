@@ -60,9 +60,12 @@ def grid_prior(prediction: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
 
     The grey levels' high-pass residual (minus a Gaussian blur of GRID_SIGMA px) is averaged over
     each of the GRID_PERIOD^2 pixel phases (row, column modulo GRID_PERIOD) inside the hole; the
-    spread of those means is divided by the residual's mean square there, held constant (detached),
-    so the term asks for less of a pattern, never for more or less detail. The evaluation's grid
-    index (glcic.evaluation.metrics.grid) measures the same. prediction (B, 3, H, W); hole (B, 1, H, W)."""
+    spread of those means beyond what sampling alone gives (each phase's variance over its pixel
+    count) is divided by the residual's mean square there, held constant (detached). Without a
+    pattern the excess is zero whatever the texture's strength, so the term asks for less of a
+    pattern and neither for blur (a first form without the sampling term did: smoothing lowered it)
+    nor for noise. The evaluation's grid index (glcic.evaluation.metrics.grid) measures the same.
+    prediction (B, 3, H, W); hole (B, 1, H, W)."""
     grey = prediction.float().mean(dim=1, keepdim=True)
     residual = grey - _gaussian_blur(grey, GRID_SIGMA)
     p = GRID_PERIOD
@@ -73,11 +76,14 @@ def grid_prior(prediction: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
     phases = lambda t: t.reshape(batch, height // p, p, width // p, p).sum(dim=(1, 3))  # noqa: E731 - (B, p, p)
     counts = phases(hole)
     means = phases(residual * hole) / counts.clamp_min(1)
-    used = (counts > 0).float()
-    centre = (means * used).sum(dim=(1, 2), keepdim=True) / used.sum(dim=(1, 2), keepdim=True).clamp_min(1)
-    spread = ((means - centre).square() * used).sum(dim=(1, 2)) / used.sum(dim=(1, 2)).clamp_min(1)
+    variances = (phases(residual.square() * hole) / counts.clamp_min(1) - means.square()).clamp_min(0)
+    used = (counts > 1).float()
+    phases_used = used.sum(dim=(1, 2)).clamp_min(1)
+    centre = (means * used).sum(dim=(1, 2), keepdim=True) / phases_used[:, None, None]
+    spread = ((means - centre).square() * used).sum(dim=(1, 2)) / phases_used
+    sampling = (variances / (counts - 1).clamp_min(1) * used).sum(dim=(1, 2)) / phases_used  # a phase mean's own variance
     power = (residual.square() * hole).sum(dim=(1, 2, 3)) / hole.sum(dim=(1, 2, 3)).clamp_min(1)
-    return (spread / (power.detach() + (0.5 / 255) ** 2)).mean()
+    return ((spread - sampling).clamp_min(0) / (power.detach() + (0.5 / 255) ** 2)).mean()
 
 
 def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
