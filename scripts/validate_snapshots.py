@@ -5,7 +5,7 @@
 For each protocol (paper rectangles, free-form strokes) one mask set is made once (seed 0) and
 reused for every snapshot, so the numbers are comparable along the run. Each snapshot is evaluated
 with `glcic.evaluation.evaluate` (method `glcic`: the model with post-processing): hole L1, PSNR,
-SSIM, the detail ratio and (unless --no-judge) the realism judge's accuracy. Appends one JSON
+SSIM, the detail ratio, the grid index and (unless --no-judge) the realism judge's accuracy. Appends one JSON
 line per (snapshot, protocol) to RUN/validation.jsonl (snapshots already there are skipped, so the
 script can be rerun while the run goes on), and draws RUN/validation.png: hole L1 and PSNR against
 images seen. The best snapshot is chosen on these numbers; the test split is never used here.
@@ -85,7 +85,8 @@ def plot(log: Path, output: Path, lineage: list[Path] = ()) -> None:
         return [r for r in map(json.loads, path.read_text().splitlines()) if r.get("images_seen") is not None]
 
     keys = [("hole_l1", "hole L1 x100 (lower is better)"), ("psnr", "PSNR dB (higher is better)"),
-            ("detail", "detail ratio (1 = as the photo)"), ("judge", "judge accuracy (0.5 = indistinguishable)")]
+            ("detail", "detail ratio (1 = as the photo)"), ("grid", "grid index (lower is better)"),
+            ("judge", "judge accuracy (0.5 = indistinguishable)")]
     figure, axes = plt.subplots(1, len(keys), figsize=(5 * len(keys), 3.6))
     for index, protocol in enumerate(PROTOCOLS):
         colour = f"C{index}"
