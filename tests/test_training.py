@@ -268,6 +268,39 @@ def test_the_grid_prior_trains_in_the_joint_phase_only_and_is_logged(photos, tmp
     assert all(np.isfinite(r["grid"]) and r["grid"] >= 0 for r in records if "grid" in r)
 
 
+def test_feature_matching_is_zero_for_the_original_and_grows_as_the_fill_is_blurred():
+    from glcic.losses import feature_matching, low_pass
+    from glcic.models.discriminators import LocalDiscriminator
+
+    torch.manual_seed(0)
+    discriminator = LocalDiscriminator(64, width=0.25).eval()
+    texture = torch.from_numpy(np.random.default_rng(1).uniform(0, 1, (4, 3, 64, 64))).float()
+    real = discriminator.feature_maps(texture)
+    assert len(real) == discriminator.convs
+    assert feature_matching(discriminator.feature_maps(texture), real).item() == 0
+    distances = [feature_matching(discriminator.feature_maps(low_pass(texture, sigma)), real).item() for sigma in (0.5, 1, 2)]
+    assert 0 < distances[0] < distances[1] < distances[2]
+
+
+def test_low_pass_keeps_the_mean_and_removes_fine_detail():
+    from glcic.losses import low_pass
+
+    noise = torch.from_numpy(np.random.default_rng(2).uniform(0, 1, (2, 3, 32, 32))).float()
+    assert torch.equal(low_pass(noise, 0), noise)
+    blurred = low_pass(noise, 2.0)
+    assert blurred.shape == noise.shape
+    assert blurred.mean().item() == pytest.approx(noise.mean().item(), abs=0.01)
+    assert blurred.std().item() < noise.std().item() / 3
+
+
+def test_feature_matching_and_the_blurred_reconstruction_train_in_the_joint_phase(photos, tmp_path):
+    train(tiny_config(photos, feature_matching=0.5, reconstruction_blur=1.5), tmp_path / "run", progress=False)
+    records = metrics(tmp_path / "run")
+    joint = [r for r in records if r["phase"] == "joint"]
+    assert joint and all(np.isfinite(r["feature_matching"]) and r["feature_matching"] >= 0 for r in joint)
+    assert not any("feature_matching" in r for r in records if r["phase"] != "joint")
+
+
 def test_weighted_mse_is_normalised_by_the_hole_area():
     from glcic.losses import weighted_mse
 

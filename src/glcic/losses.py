@@ -12,6 +12,16 @@
   `--grid-weight`, not the paper's): photos' statistics do not depend on a pixel's position modulo
   8, so a pattern that does (the checkerboards and stripes a joint phase breeds) is penalised
   directly rather than left for the discriminators to notice.
+- `feature_matching`: how far the local discriminator's features of the completed patch are from
+  its features of the original's same patch (an option, `--feature-matching`, not the paper's; the
+  paired form of pix2pixHD's feature matching, Wang et al. 2018). Deeper features hardly depend on
+  where a texture's details sit, so a fill that keeps the original's kind of texture, not its exact
+  pixels, is close; a blur is far: a dense signal towards texture where the adversarial term gives
+  one number per image.
+- `low_pass`: the Gaussian-blurred image the reconstruction term can compare instead
+  (`--reconstruction-blur`): the colours and shapes of the fill stay tied to the original, its
+  finest details are left to the adversarial and feature-matching terms (a pixel loss on them asks
+  for their mean, which is a blur).
 - `adversarial_loss`: what the completion network minimises in the joint phase. "saturating" is
   Eq. 3 literally, log(1 - D(C(x))); "non_saturating" (default) is -log D(C(x)), which has the same
   fixed point and stronger gradients when D wins, as recommended by Goodfellow et al. 2014.
@@ -53,6 +63,23 @@ def _gaussian_blur(grey: torch.Tensor, sigma: float) -> torch.Tensor:
     taps = taps / taps.sum()
     padded = F.pad(grey, (radius, radius, radius, radius), mode="reflect")
     return F.conv2d(F.conv2d(padded, taps.view(1, 1, 1, -1)), taps.view(1, 1, -1, 1))
+
+
+def low_pass(images: torch.Tensor, sigma: float) -> torch.Tensor:
+    """(B, C, H, W) images blurred by a Gaussian of `sigma` px, each channel alike (0: unchanged)."""
+    if sigma <= 0:
+        return images
+    batch, channels, height, width = images.shape
+    return _gaussian_blur(images.float().reshape(batch * channels, 1, height, width), sigma).reshape(batch, channels, height, width)
+
+
+def feature_matching(fake_maps: list[torch.Tensor], real_maps: list[torch.Tensor]) -> torch.Tensor:
+    """The mean over the layers of |fake - real| averaged over a layer's values, each layer divided
+    by the original's mean activation there (held constant), so that every layer weighs about the
+    same whatever its scale. fake_maps, real_maps: the same layers of the same patches."""
+    terms = [(fake.float() - real.float()).abs().mean() / (real.float().abs().mean().detach() + 1e-6)
+             for fake, real in zip(fake_maps, real_maps, strict=True)]
+    return torch.stack(terms).mean()
 
 
 def grid_prior(prediction: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:

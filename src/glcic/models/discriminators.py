@@ -84,6 +84,16 @@ class ConvDiscriminator(nn.Module):
             raise ValueError(f"{type(self).__name__} expects (B, 3, {self.input_size}, {self.input_size}), got {tuple(x.shape)}")
         return self.fc(self.features(x).flatten(1))  # (B, 1024)
 
+    def feature_maps(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """The activations after each conv block (after its ReLU), finest first: what the feature
+        matching loss of `glcic.losses.feature_matching` compares."""
+        maps = []
+        for layer in self.features:
+            x = layer(x)
+            if isinstance(layer, nn.ReLU):
+                maps.append(x)
+        return maps
+
 
 class Blur(nn.Module):
     """A fixed [1, 2, 1] x [1, 2, 1] / 16 low-pass per channel (same size, zero padding), put before a

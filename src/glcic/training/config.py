@@ -93,6 +93,11 @@ class TrainConfig:
     balance_ratio: float = option(1.0, "with --balance-gradients: |grad adversarial| / |grad MSE|", "positive_float")
     grid_weight: float = option(0.0, "joint phase: weight of a penalty on fill patterns locked to the pixel grid "
                                 "(glcic.losses.grid_prior; 0: the paper)", "natural_float")
+    feature_matching: float = option(0.0, "joint phase: weight of the distance between the local discriminator's features of "
+                                     "each completed patch and of the original's (glcic.losses.feature_matching; 0: the paper)",
+                                     "natural_float")
+    reconstruction_blur: float = option(0.0, "joint phase: compare the fill with the original after a Gaussian blur of this "
+                                        "many px, leaving the finest detail to the other terms (0: the paper)", "natural_float")
     optimizer: str = option("adadelta", "the paper's ADADELTA, or Adam", choices=OPTIMIZERS)
     learning_rate: float = option(1.0, "1.0 suits ADADELTA; about 2e-4 suits Adam", "positive_float")
     discriminator_learning_rate: float = option(0.0, "the discriminators' learning rate (0: the same as --learning-rate)",

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from glcic.devices import autocast
-from glcic.losses import RECONSTRUCTION_LOSSES, adversarial_loss, discriminator_loss, grid_prior
+from glcic.losses import RECONSTRUCTION_LOSSES, adversarial_loss, discriminator_loss, feature_matching, grid_prior, low_pass
 from glcic.models.completion import composite, network_input
 
 
@@ -195,7 +195,8 @@ def completion_update(networks: Networks, batch: Batch, output: torch.Tensor, co
                 _, fake = real_and_fake_logits(discriminator, batch, composite, config)
             else:
                 fake = discriminator_logits(discriminator, composite, batch.hole_patch, config).float()
-        reconstruction = RECONSTRUCTION_LOSSES[config.reconstruction_loss](output, batch.image, batch.hole)
+        blur = config.reconstruction_blur
+        reconstruction = RECONSTRUCTION_LOSSES[config.reconstruction_loss](low_pass(output, blur), low_pass(batch.image, blur), batch.hole)
         adversarial = adversarial_loss(fake, config.generator_loss)
         weight = config.alpha
         stats = {}
@@ -210,6 +211,10 @@ def completion_update(networks: Networks, batch: Batch, output: torch.Tensor, co
             grid = grid_prior(output, batch.hole)
             loss = loss + config.grid_weight * grid
             stats["grid"] = grid.item()
+        if config.feature_matching and config.use_local:
+            matching = matched_features(discriminator, batch, composite, config, device, networks)
+            loss = loss + config.feature_matching * matching
+            stats["feature_matching"] = matching.item()
         networks.completion_optimizer.zero_grad(set_to_none=True)
         loss.backward()
         networks.completion_optimizer.step()
@@ -217,6 +222,18 @@ def completion_update(networks: Networks, batch: Batch, output: torch.Tensor, co
         for parameter in discriminator.parameters():
             parameter.requires_grad_(True)
     return {config.reconstruction_loss: reconstruction.item(), "adversarial": adversarial.item(), **stats}
+
+
+def matched_features(discriminator, batch: Batch, composite: torch.Tensor, config, device: torch.device, networks: Networks) -> torch.Tensor:
+    """`glcic.losses.feature_matching` between the local discriminator's features of each completed
+    patch and of the original's same patch (centred on the hole, unshifted), the two in one batch so
+    that batch norm gives them the same statistics."""
+    size = config.local_size
+    patches = torch.cat([local_patches(batch.image, batch.hole_patch, size), local_patches(composite, batch.hole_patch, size)])
+    with networks.autocast(device):
+        maps = unwrap(discriminator).local_discriminator.feature_maps(patches)
+    count = len(batch.image)
+    return feature_matching([m[count:] for m in maps], [m[:count] for m in maps])
 
 
 def joint_step(networks: Networks, batch: Batch, device: torch.device) -> dict[str, float]:
