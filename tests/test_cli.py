@@ -417,3 +417,16 @@ def test_folder_pairing_and_output_checks_are_library_code(tmp_path):
         folder_outputs(pair_folders(images, masks), (images, masks), tmp_path / "out", ".png")
     with pytest.raises(GlcicError, match="is an input folder"):
         folder_outputs(pairs, (images, masks), masks)
+
+
+def test_texture_and_its_seed_reach_complete(files, model_path, tmp_path):
+    pytest.importorskip("patchmatch")
+    import glcic
+
+    image, mask, hole = files
+    common = ["--mask", mask, "--model", model_path]
+    assert run("complete", image, *common, "-o", tmp_path / "textured.png", "--texture", "--seed", "5") == 0
+    model = glcic.load_model(model_path)
+    expected = glcic.complete(model, read_image(image), hole, texture=True, seed=5)
+    np.testing.assert_array_equal(read_image(tmp_path / "textured.png"), expected)
+    assert not np.array_equal(expected, glcic.complete(model, read_image(image), hole))

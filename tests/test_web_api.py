@@ -61,6 +61,16 @@ def test_complete_returns_the_image_changed_only_in_the_hole(client, upload):
     assert np.any(raw[hole] != result[hole])  # the field reaches complete()
 
 
+def test_texture_field_reaches_complete(client, upload, model):
+    pytest.importorskip("patchmatch")
+    import glcic
+
+    image, mask = upload
+    textured = decode_image(post(client, png(image), png(mask), texture="true").content)
+    np.testing.assert_array_equal(textured, glcic.complete(model, image, mask, texture=True))
+    assert post(client, png(image), png(mask), texture="often").status_code == 400
+
+
 def test_invert_mask_field(client, upload):
     image, mask = upload
     result = decode_image(post(client, png(image), png(255 - mask), invert_mask="true").content)

@@ -18,6 +18,8 @@ def _complete_options(args) -> dict:
         flip_average=not args.no_flip,
         threshold=args.threshold,
         invert_mask=args.invert_mask,
+        texture=args.texture,
+        seed=args.seed,
     )
 
 

@@ -14,6 +14,8 @@ side effects on the model (where and how the network runs is fixed by `load_mode
    change the fills (docs/diagnosis.md, section 8, has the measurements). A window
    that touches a side of the image gets `BORDER` px of edge-replicated pixels around it;
 3. optionally, the paper's Poisson blending removes colour seams (glcic.inference.postprocess);
+   optionally (`texture=True`, not the paper's), each hole is then refilled with texture copied from
+   its window, laid out by the network's fill (glcic.inference.texture);
 4. the result is composited: every pixel outside the hole is the input's, bit for bit, with or
    without post-processing.
 
@@ -32,6 +34,7 @@ import torch
 from glcic.errors import GlcicError, MaskError
 from glcic.image_io import MIN_SIDE
 from glcic.inference.postprocess import blended_hole
+from glcic.inference.texture import check_texture, textured_hole
 from glcic.inference.regions import Window, plan_completion
 from glcic.inference.model import CompletionModel
 from glcic.models.completion import SIZE_MULTIPLE, network_input, network_reach
@@ -167,6 +170,8 @@ def complete(
     max_side: int | None = None,
     threshold: float = DEFAULT_MASK_THRESHOLD,
     invert_mask: bool = False,
+    texture: bool = False,
+    seed: int = 0,
     progress=None,
 ):
     """Complete the hole of `image` given by `mask`; returns the completed image in the input's type.
@@ -182,6 +187,8 @@ def complete(
         the window mirrored left to right (twice the network's time, a lower hole error); False runs
         the network once everywhere.
     max_side: no window runs through the network larger than this on its longer side.
+    texture: refill each hole with the photo's own texture, laid out by the network's fill (guided
+        PatchMatch, glcic.inference.texture; needs the pypatchmatch package); `seed` seeds it.
     progress: called as progress(windows_done_now, windows_in_all) after each batch of windows.
     """
     array = as_array(image)
@@ -204,6 +211,8 @@ def complete(
 
     if native:
         _warn_if_deeper_than_trained(model, hole)
+    if texture:
+        check_texture()  # before the network's time is spent
 
     plan = plan_completion(hole, None if native else working_depth(model), network_reach(), native, max_side)
     union = plan.union.slices()
@@ -213,6 +222,11 @@ def complete(
         for window in plan.windows:
             box, own = window.box.slices(), window.own_holes(plan.labels)
             completed[box][own] = blended_hole(rgb[box], own, completed[box])
+    if texture:
+        for window in plan.windows:
+            box, own = window.box.slices(), window.own_holes(plan.labels)
+            filled = np.where(union_hole[box][..., None], completed[box], rgb[box])  # every hole of the box filled
+            completed[box][own] = textured_hole(filled, own, seed)
     result = array.copy()
     result[union] = merge_rgb(array[union], completed, union_hole)
     return _like_input(image, result)

@@ -3,7 +3,7 @@
     GET  /                the page (plain HTML/JS/CSS served from the package: no CDN, no telemetry)
     GET  /api/health      {"status": "ok", "running": n, "waiting": n, "capacity": n}
     GET  /api/info        the models' configurations (the first is the default) and the server's limits
-    POST /api/complete    multipart `image`, `mask` (+ optional `model`, `postprocess`, `invert_mask`, `native`)
+    POST /api/complete    multipart `image`, `mask` (+ optional `model`, `postprocess`, `invert_mask`, `native`, `texture`)
                           -> image/png, the completed image at the input's size
     GET  /docs            OpenAPI documentation
 
@@ -198,6 +198,8 @@ def create_app(model, limits: Limits | None = None):
         postprocess: str | None = Form(None, description="Poisson blending (default true)"),
         invert_mask: str | None = Form(None, description="black = hole (default false)"),
         native: str | None = Form(None, description="every hole at full resolution (default false)"),
+        texture: str | None = Form(None, description="refill the hole with the photo's own texture, laid out by the network's fill "
+                                   "(guided PatchMatch; default false)"),
         model: str | None = Form(None, description="which of the served models (GET /api/info lists them; default the first)"),
     ):
         chosen = models.get(model or default_name)
@@ -205,7 +207,7 @@ def create_app(model, limits: Limits | None = None):
             return error(400, f"unknown model {model!r}; this server has {', '.join(models)}")
         try:
             options = {"postprocess": _flag(postprocess, "postprocess", True), "invert_mask": _flag(invert_mask, "invert_mask", False),
-                       "native": _flag(native, "native", False)}
+                       "native": _flag(native, "native", False), "texture": _flag(texture, "texture", False)}
         except GlcicError as problem:
             return error(400, str(problem))
         if not queue.try_enter():

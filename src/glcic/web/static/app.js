@@ -167,6 +167,7 @@ async function completeHole() {
     form.append("postprocess", $("postprocess").checked ? "true" : "false");
     if ($("model").value) form.append("model", $("model").value);
     form.append("native", $("native").checked ? "true" : "false");
+    form.append("texture", $("texture").checked ? "true" : "false");
     const started = performance.now();
     const response = await fetch("/api/complete", { method: "POST", body: form });
     if (!response.ok) {

@@ -1,0 +1,81 @@
+"""Texture synthesis after the network (glcic.inference.texture): guided PatchMatch on real photos."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import glcic
+from glcic.errors import GlcicError
+from glcic.evaluation.metrics import detail
+from glcic.image_io import read_image
+from glcic.losses import low_pass
+
+pytest.importorskip("patchmatch")
+
+from conftest import box_mask  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def rock():
+    return read_image(ROOT / "examples" / "images" / "stream.jpg")  # 512 x 341: rock, water, foliage
+
+
+def blurred(image: np.ndarray) -> np.ndarray:
+    import torch
+
+    return low_pass(torch.from_numpy(image.astype(np.float32)).permute(2, 0, 1)[None], 3.0)[0].permute(1, 2, 0).numpy()
+
+
+def test_texture_carries_the_photos_detail_into_the_hole_where_the_network_blurs(bundled, rock):
+    hole = box_mask(*rock.shape[:2], (180, 280, 40, 60), (30, 40, 30, 50))
+    plain = np.asarray(glcic.complete(bundled, rock, hole))
+    textured = np.asarray(glcic.complete(bundled, rock, hole, texture=True))
+    np.testing.assert_array_equal(textured[~hole], rock[~hole])
+    assert detail(rock, textured, hole) > 1.5 * detail(rock, plain, hole)
+
+
+def test_the_networks_fill_guides_the_patches(bundled, rock):
+    """Plain PatchMatch copies whatever matches the hole's border; guided by the fill, the result's
+    coarse colours stay nearer those of the network's fill (summed over three holes)."""
+    from patchmatch import patch_match
+
+    guided, unguided = 0.0, 0.0
+    for box in ((150, 250, 64, 64), (100, 200, 40, 40), (200, 100, 48, 64)):
+        hole = box_mask(*rock.shape[:2], box)
+        plain = np.asarray(glcic.complete(bundled, rock, hole))
+        textured = np.asarray(glcic.complete(bundled, rock, hole, texture=True))
+        patch_match.set_random_seed(0)
+        copied = np.asarray(patch_match.inpaint(rock, hole.astype(np.uint8), patch_size=3))
+        guided += np.abs(blurred(textured)[hole] - blurred(plain)[hole]).mean()
+        unguided += np.abs(blurred(copied)[hole] - blurred(plain)[hole]).mean()
+    assert guided < 0.92 * unguided
+
+
+def test_texture_is_seeded(bundled, rock):
+    hole = box_mask(*rock.shape[:2], (100, 200, 30, 40))
+    first, again = (np.asarray(glcic.complete(bundled, rock, hole, texture=True, seed=3)) for _ in range(2))
+    other = np.asarray(glcic.complete(bundled, rock, hole, texture=True, seed=4))
+    np.testing.assert_array_equal(first, again)
+    assert np.any(first != other)
+
+
+def test_small_images_and_sixteen_bits(model):
+    tiny = np.full((8, 12, 3), 90, np.uint8)
+    tiny_hole = box_mask(8, 12, (2, 4, 3, 3))
+    np.testing.assert_array_equal(np.asarray(glcic.complete(model, tiny, tiny_hole, texture=True))[~tiny_hole], tiny[~tiny_hole])
+    deep = (np.random.default_rng(0).integers(0, 65536, (64, 80, 3))).astype(np.uint16)
+    hole = box_mask(64, 80, (20, 30, 16, 16))
+    result = glcic.complete(model, deep, hole, texture=True)
+    assert result.dtype == np.uint16 and np.array_equal(result[~hole], deep[~hole])
+
+
+def test_without_pypatchmatch_texture_is_one_clear_error(model, monkeypatch):
+    monkeypatch.setitem(sys.modules, "patchmatch", None)  # import patchmatch now fails
+    image = np.zeros((32, 32, 3), np.uint8)
+    with pytest.raises(GlcicError, match="pypatchmatch"):
+        glcic.complete(model, image, box_mask(32, 32, (8, 8, 8, 8)), texture=True)
+    glcic.complete(model, image, box_mask(32, 32, (8, 8, 8, 8)))  # without texture nothing is needed
