@@ -4,6 +4,7 @@ strokes over texture in the example photos (rock, foliage, wood grain, grass), c
 detail ratio and grid index printed (the same metrics as `glcic evaluate`).
 
     python scripts/page_check.py accurate RUN/snapshots/iteration_0003250.safetensors -o check.png
+    python scripts/page_check.py accurate --texture -o check.png    # each model also with --texture
 
 A candidate that adds detail passes only if its grid index stays near the photo's own and the
 sheet, looked at, shows no stripes, blocks or casts.
@@ -47,16 +48,19 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("models", nargs="+", help="bundled model names or model files")
     parser.add_argument("-o", "--output", type=Path, required=True, help="the sheet (.png)")
+    parser.add_argument("--texture", action="store_true", help="each model also with texture synthesis (glcic complete --texture)")
     args = parser.parse_args()
-    models = [glcic.load_model(name) for name in args.models]
+    loaded = [glcic.load_model(name) for name in args.models]
+    models = [(model, False) for model in loaded] + ([(model, True) for model in loaded] if args.texture else [])
+    names = list(args.models) + ([f"{name} --texture" for name in args.models] if args.texture else [])
     rows = []
-    print("photo, stroke | " + " | ".join(f"{Path(name).stem}: detail / grid" for name in args.models) + " | photo's grid")
+    print("photo, stroke | " + " | ".join(f"{Path(name).stem}: detail / grid" for name in names) + " | photo's grid")
     for photo, strokes in STROKES.items():
         image = read_image(ROOT / "examples" / "images" / photo)
         for index, stroke in enumerate(strokes):
             mask = stroke_mask(image.shape[:2], [stroke])
             hole = mask > 0
-            fills = [np.asarray(glcic.complete(model, image, mask)) for model in models]
+            fills = [np.asarray(glcic.complete(model, image, mask, texture=texture)) for model, texture in models]
             ys, xs = np.nonzero(hole)
             top, left = max(0, ys.min() - MARGIN), max(0, xs.min() - MARGIN)
             bottom, right = min(image.shape[0], ys.max() + MARGIN), min(image.shape[1], xs.max() + MARGIN)
@@ -70,7 +74,7 @@ def main() -> int:
     width = max(r.shape[1] for r in rows)
     sheet = np.concatenate([np.pad(r, ((0, 0), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in rows], axis=0)
     write_image(args.output, sheet)
-    print(f"wrote {args.output}: per row the stroke, then " + ", ".join(args.models) + ", then the photo", file=sys.stderr)
+    print(f"wrote {args.output}: per row the stroke, then " + ", ".join(names) + ", then the photo", file=sys.stderr)
     return 0
 
 

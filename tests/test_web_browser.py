@@ -114,6 +114,25 @@ def test_paint_complete_download(server, browser, photo_file, tmp_path):
     page.close()
 
 
+def test_the_photo_texture_box_asks_the_server_for_texture(server, browser, photo_file):
+    pytest.importorskip("patchmatch")
+    page = browser.new_page(viewport={"width": 1200, "height": 800})
+    page.add_init_script("""const send = window.fetch; window.sentTexture = [];
+        window.fetch = (url, options) => { if (options && options.body instanceof FormData) window.sentTexture.push(options.body.get("texture"));
+                                           return send(url, options); };""")  # what the page's form says, as sent
+    page.goto(server)
+    page.set_input_files("#file", str(photo_file))
+    page.wait_for_function("document.getElementById('photo').width === 400")
+    paint(page, [(100, 150), (200, 150)], size=20)
+    assert not page.is_checked("#texture")
+    page.check("#texture")
+    page.click("#complete")
+    page.wait_for_function("!document.body.dataset.busy && !document.getElementById('download').disabled", timeout=60_000)
+    assert "Completed" in page.inner_text("#message")
+    assert page.evaluate("window.sentTexture") == ["true"]
+    page.close()
+
+
 def test_server_errors_are_shown_in_the_page(model_path, browser, photo_file):
     process, url = start_server(model_path, "--max-pixels", "1000")
     try:
