@@ -8,8 +8,8 @@ skipped with the reason, never a crash.
 - `glcic` / `glcic_raw`: the model, with and without the paper's post-processing (Poisson blending);
 - `glcic_NAME` for each bundled model (`glcic_accurate`): that model by name, with post-processing
   (to compare bundled models in one run, on the same pairs, with paired differences);
-- `glcic_texture`: the model with post-processing, then texture synthesis (glcic.inference.texture:
-  PatchMatch guided by the fill);
+- `glcic_texture`: the model with post-processing, then `--texture` (glcic.inference.texture:
+  PatchMatch's detail finer than 2.5 px on the model's fill);
 - `glcic_whole`: the model on the whole image brought down so that the hole is as deep as the model's
   working depth, the fill upscaled (how completion worked before hole-centred windows);
 - `telea`, `navier_stokes`: OpenCV's `cv2.inpaint` (Telea 2004; Bertalmio et al. 2001), radius 5;
@@ -141,7 +141,7 @@ _register_bundled_methods()
 
 
 @register_method("glcic_texture", needs_model=True, requires=("patchmatch",),
-                 description="the model with post-processing, then the photo's texture laid out by its fill (guided PatchMatch)")
+                 description="the model with post-processing, then PatchMatch's fine detail on its fill (--texture)")
 def _glcic_texture(image, hole, context):
     from glcic.inference.complete import complete
 

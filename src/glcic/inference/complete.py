@@ -14,8 +14,8 @@ side effects on the model (where and how the network runs is fixed by `load_mode
    change the fills (docs/diagnosis.md, section 8, has the measurements). A window
    that touches a side of the image gets `BORDER` px of edge-replicated pixels around it;
 3. optionally, the paper's Poisson blending removes colour seams (glcic.inference.postprocess);
-   optionally (`texture=True`, not the paper's), each hole is then refilled with texture copied from
-   its window, laid out by the network's fill (glcic.inference.texture);
+   optionally (`texture=True`, not the paper's), each hole then takes the fine detail of PatchMatch's
+   fill from its window on top of the network's coarse fill (glcic.inference.texture);
 4. the result is composited: every pixel outside the hole is the input's, bit for bit, with or
    without post-processing.
 
@@ -187,8 +187,8 @@ def complete(
         the window mirrored left to right (twice the network's time, a lower hole error); False runs
         the network once everywhere.
     max_side: no window runs through the network larger than this on its longer side.
-    texture: refill each hole with the photo's own texture, laid out by the network's fill (guided
-        PatchMatch, glcic.inference.texture; needs the pypatchmatch package); `seed` seeds it.
+    texture: add the photo's own fine texture to each hole: PatchMatch's detail finer than 2.5 px on
+        the network's fill (glcic.inference.texture; needs the pypatchmatch package); `seed` seeds it.
     progress: called as progress(windows_done_now, windows_in_all) after each batch of windows.
     """
     array = as_array(image)
@@ -218,13 +218,11 @@ def complete(
     union = plan.union.slices()
     rgb, union_hole = split_rgb(array[union]), hole[union]  # (h, w, 3) float32 in [0, 1]; (h, w)
     completed = predict_windows(model, rgb, union_hole, plan.windows, plan.labels, progress, flip_average)
-    if postprocess:  # window by window: one window's holes never touch another's (8-connected components)
-        for window in plan.windows:
-            box, own = window.box.slices(), window.own_holes(plan.labels)
+    for window in plan.windows if postprocess or texture else ():  # one window's holes never touch another's
+        box, own = window.box.slices(), window.own_holes(plan.labels)
+        if postprocess:
             completed[box][own] = blended_hole(rgb[box], own, completed[box])
-    if texture:
-        for window in plan.windows:
-            box, own = window.box.slices(), window.own_holes(plan.labels)
+        if texture:
             filled = np.where(union_hole[box][..., None], completed[box], rgb[box])  # every hole of the box filled
             completed[box][own] = textured_hole(filled, own, seed)
     result = array.copy()

@@ -24,7 +24,6 @@ from glcic.errors import GlcicError
 
 SPLIT_SIGMA = 2.5  # px: the network's fill below this scale, PatchMatch's above (chosen on validation: docs/texture.md)
 PATCH_SIZE = 3  # PatchMatch's patch size (as the `patchmatch` baseline of glcic evaluate)
-GUIDE_WEIGHT = 0.0  # > 0: PatchMatch's patch choice also pulled towards the fill (pypatchmatch's guidance map; it did worse)
 MIN_SIDE = 16  # px: a window smaller than this keeps the network's fill (PatchMatch needs room for its pyramid)
 
 
@@ -52,18 +51,12 @@ def textured_hole(completed: np.ndarray, hole: np.ndarray, seed: int = 0) -> np.
     fine detail at 8-bit precision)."""
     if min(hole.shape) < MIN_SIDE or not hole.any() or hole.all():
         return completed[hole]
-    patch_match = _patch_match()
-    guide = np.ascontiguousarray(np.clip(completed, 0, 1), np.float32)
-    patch_match.set_random_seed(int(seed))
-    photo, mask = np.rint(guide * 255).astype(np.uint8), hole.astype(np.uint8)
-    if GUIDE_WEIGHT > 0:
-        copied = patch_match.inpaint_regularity(photo, mask, guide, patch_size=PATCH_SIZE, guide_weight=GUIDE_WEIGHT)
-    else:
-        copied = patch_match.inpaint(photo, mask, patch_size=PATCH_SIZE)
-    copied = np.asarray(copied).astype(np.float32) / 255
-    if SPLIT_SIGMA > 0:
-        import cv2
+    import cv2
 
-        blur = lambda image: cv2.GaussianBlur(image, (0, 0), SPLIT_SIGMA, borderType=cv2.BORDER_REFLECT)  # noqa: E731
-        copied = np.clip(blur(guide) + copied - blur(copied), 0, 1)
-    return copied[hole]
+    patch_match = _patch_match()
+    fill = np.clip(completed, 0, 1).astype(np.float32)
+    patch_match.set_random_seed(int(seed))
+    copied = np.asarray(patch_match.inpaint(np.rint(fill * 255).astype(np.uint8), hole.astype(np.uint8), patch_size=PATCH_SIZE))
+    copied = copied.astype(np.float32) / 255
+    blur = lambda image: cv2.GaussianBlur(image, (0, 0), SPLIT_SIGMA, borderType=cv2.BORDER_REFLECT)  # noqa: E731
+    return np.clip(blur(fill) + copied - blur(copied), 0, 1)[hole]

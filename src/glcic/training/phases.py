@@ -212,7 +212,7 @@ def completion_update(networks: Networks, batch: Batch, output: torch.Tensor, co
             loss = loss + config.grid_weight * grid
             stats["grid"] = grid.item()
         if config.feature_matching and config.use_local:
-            matching = matched_features(discriminator, batch, composite, config, device, networks)
+            matching = matched_features(networks, batch, composite, device)
             loss = loss + config.feature_matching * matching
             stats["feature_matching"] = matching.item()
         networks.completion_optimizer.zero_grad(set_to_none=True)
@@ -224,14 +224,14 @@ def completion_update(networks: Networks, batch: Batch, output: torch.Tensor, co
     return {config.reconstruction_loss: reconstruction.item(), "adversarial": adversarial.item(), **stats}
 
 
-def matched_features(discriminator, batch: Batch, composite: torch.Tensor, config, device: torch.device, networks: Networks) -> torch.Tensor:
+def matched_features(networks: Networks, batch: Batch, composite: torch.Tensor, device: torch.device) -> torch.Tensor:
     """`glcic.losses.feature_matching` between the local discriminator's features of each completed
     patch and of the original's same patch (centred on the hole, unshifted), the two in one batch so
     that batch norm gives them the same statistics."""
-    size = config.local_size
+    size = networks.config.local_size
     patches = torch.cat([local_patches(batch.image, batch.hole_patch, size), local_patches(composite, batch.hole_patch, size)])
     with networks.autocast(device):
-        maps = unwrap(discriminator).local_discriminator.feature_maps(patches)
+        maps = unwrap(networks.discriminator).local_discriminator.feature_maps(patches)
     count = len(batch.image)
     return feature_matching([m[count:] for m in maps], [m[:count] for m in maps])
 

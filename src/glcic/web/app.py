@@ -198,8 +198,8 @@ def create_app(model, limits: Limits | None = None):
         postprocess: str | None = Form(None, description="Poisson blending (default true)"),
         invert_mask: str | None = Form(None, description="black = hole (default false)"),
         native: str | None = Form(None, description="every hole at full resolution (default false)"),
-        texture: str | None = Form(None, description="refill the hole with the photo's own texture, laid out by the network's fill "
-                                   "(guided PatchMatch; default false)"),
+        texture: str | None = Form(None, description="add the photo's own fine texture (PatchMatch's detail on the network's fill; "
+                                   "default false)"),
         model: str | None = Form(None, description="which of the served models (GET /api/info lists them; default the first)"),
     ):
         chosen = models.get(model or default_name)
