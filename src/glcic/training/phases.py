@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from glcic.devices import autocast
 from glcic.losses import RECONSTRUCTION_LOSSES, adversarial_loss, discriminator_loss, feature_matching, grid_prior, low_pass
 from glcic.models.completion import composite, network_input
+from glcic.style import filter_bank, style_loss
 
 
 @dataclass(frozen=True)
@@ -215,6 +216,10 @@ def completion_update(networks: Networks, batch: Batch, output: torch.Tensor, co
             matching = matched_features(networks, batch, composite, device)
             loss = loss + config.feature_matching * matching
             stats["feature_matching"] = matching.item()
+        if config.style_weight:
+            style = hole_style(networks, batch, composite)
+            loss = loss + config.style_weight * style
+            stats["style"] = style.item()
         networks.completion_optimizer.zero_grad(set_to_none=True)
         loss.backward()
         networks.completion_optimizer.step()
@@ -234,6 +239,20 @@ def matched_features(networks: Networks, batch: Batch, composite: torch.Tensor, 
         maps = unwrap(networks.discriminator).local_discriminator.feature_maps(patches)
     count = len(batch.image)
     return feature_matching([m[count:] for m in maps], [m[:count] for m in maps])
+
+
+def hole_style(networks: Networks, batch: Batch, composite: torch.Tensor) -> torch.Tensor:
+    """`glcic.style.style_loss` between each composite's local patch (centred on its hole) and the
+    original's same patch, over the hole. The filter bank is made once per device."""
+    size = networks.config.local_size
+    banks = _STYLE_BANKS.get(composite.device)
+    if banks is None:
+        banks = _STYLE_BANKS[composite.device] = filter_bank(composite.device)
+    return style_loss(local_patches(composite, batch.hole_patch, size), local_patches(batch.image, batch.hole_patch, size),
+                      local_patches(batch.hole, batch.hole_patch, size), banks)
+
+
+_STYLE_BANKS: dict[torch.device, list[torch.Tensor]] = {}
 
 
 def joint_step(networks: Networks, batch: Batch, device: torch.device) -> dict[str, float]:
