@@ -76,6 +76,28 @@ def test_the_judge_is_seeded_and_scores_only_photos_it_did_not_train_on():
         judge_values(real, fake, [0] * 16, JudgeSettings(steps=5, ensemble=1))
 
 
+def test_the_judge_gives_the_same_verdicts_whatever_torch_thread_count_it_is_called_with():
+    import cv2
+    import torch
+
+    def soft(truth, hole):  # a fill the judge is unsure of, so that float noise could flip verdicts
+        completed = truth.copy()
+        completed[hole] = cv2.GaussianBlur(truth, (0, 0), 0.8)[hole]
+        return completed
+
+    real, fake, photos = _pairs(16, soft)
+    threads = torch.get_num_threads()
+    verdicts = []
+    try:
+        for count in (1, 2):
+            torch.set_num_threads(count)
+            verdicts.append(judge_values(real, fake, photos, JudgeSettings(steps=40, ensemble=1)))
+            assert torch.get_num_threads() == count  # put back as it was
+    finally:
+        torch.set_num_threads(threads)
+    assert np.array_equal(verdicts[0], verdicts[1])
+
+
 def test_the_patches_of_a_pair_sit_on_its_hole_at_the_same_places_for_every_completion():
     truth = textured(0)
     hole = box_mask(96, 96, (40, 40, 10, 10))

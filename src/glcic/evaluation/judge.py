@@ -17,7 +17,7 @@ How, so that every method is judged the same way:
 - Cross-fitting by photo: the photos are split in two folds (alternating in sorted order); a judge
   trained on the pairs of one fold's photos scores the pairs of the other's, so no pair is scored
   by a judge that saw its photo.
-- Every method gets the same architecture, training steps, batch and seeds (`JudgeSettings`); each
+- Every method gets the same architecture, training steps, batch, seeds and one thread (`JudgeSettings`); each
   fold's verdict is that of an ensemble of judges trained from different seeds, their
   probabilities averaged, because a single judge's own training noise was as large as the
   pairs' sampling noise.
@@ -134,7 +134,21 @@ def judge_values(real: np.ndarray, fake: np.ndarray, photos: list[int], settings
     """Per-pair judge values (1 right, 0 wrong, 0.5 a tie: their mean is the accuracy) for one
     method's completions. `real`, `fake`: (pairs, patches, 4, S, S) from `pair_patches` of the
     originals and of the completions; `photos[i]` names the photo pair i was cut from (folds are
-    made of whole photos). Needs pairs from at least two photos (ValueError otherwise)."""
+    made of whole photos). Needs pairs from at least two photos (ValueError otherwise).
+
+    The judges train on one thread whatever torch is set to: float sums come out in a different order
+    with the thread count, which moved a judge's accuracy by a few hundredths between runs."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return _judge_values(real, fake, photos, settings)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _judge_values(real: np.ndarray, fake: np.ndarray, photos: list[int], settings: JudgeSettings) -> np.ndarray:
     distinct = sorted(set(photos))
     if len(distinct) < 2:
         raise ValueError("the realism judge needs pairs from at least two photos (it scores photos it did not train on)")
