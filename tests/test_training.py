@@ -262,10 +262,29 @@ def test_the_grid_prior_sees_a_pattern_locked_to_the_pixel_grid_and_not_texture_
 
 
 def test_the_grid_prior_trains_in_the_joint_phase_only_and_is_logged(photos, tmp_path):
-    train(tiny_config(photos, grid_weight=0.1), tmp_path / "run", progress=False)
+    train(tiny_config(photos, grid_weight=0.1, grid_tile=16), tmp_path / "run", progress=False)
     records = metrics(tmp_path / "run")
     assert all(("grid" in r) == (r["phase"] == "joint") for r in records) and any(r["phase"] == "joint" for r in records)
     assert all(np.isfinite(r["grid"]) and r["grid"] >= 0 for r in records if "grid" in r)
+
+
+def test_the_tiled_grid_prior_sees_blocks_whose_polarity_changes_across_the_hole():
+    from glcic.losses import grid_prior
+
+    rng = np.random.default_rng(3)
+    texture = torch.from_numpy(rng.uniform(0.3, 0.7, (2, 3, 64, 64))).float()
+    hole = torch.ones(2, 1, 64, 64)
+    rows, columns = torch.meshgrid(torch.arange(64), torch.arange(64), indexing="ij")
+    blocks = ((rows // 4 + columns // 4) % 2).float() * 2 - 1  # 8 px checkerboard ...
+    polarity = torch.where((rows // 32 + columns // 32) % 2 == 0, 1.0, -1.0)  # ... flipped in every other 32 px square
+    patterned = texture * 0.2 + 0.4 + blocks * polarity * 0.05
+    assert grid_prior(patterned, hole) < 0.05  # over the whole hole the squares cancel
+    assert grid_prior(patterned, hole, tile=32) > 0.5
+    assert grid_prior(texture, hole, tile=32) < 0.05
+    with pytest.raises(ValueError, match="multiple of 8"):
+        grid_prior(texture, hole, tile=12)
+    with pytest.raises(ValueError, match="grid_tile"):
+        tiny_config(Path("."), grid_tile=12)
 
 
 def test_feature_matching_is_zero_for_the_original_and_grows_as_the_fill_is_blurred():

@@ -82,7 +82,7 @@ def feature_matching(fake_maps: list[torch.Tensor], real_maps: list[torch.Tensor
     return torch.stack(terms).mean()
 
 
-def grid_prior(prediction: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
+def grid_prior(prediction: torch.Tensor, hole: torch.Tensor, tile: int = 0) -> torch.Tensor:
     """The share of the hole's fine detail that is locked to the pixel grid, per sample, averaged.
 
     The grey levels' high-pass residual (minus a Gaussian blur of GRID_SIGMA px) is averaged over
@@ -92,13 +92,37 @@ def grid_prior(prediction: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
     pattern the excess is zero whatever the texture's strength, so the term asks for less of a
     pattern and neither for blur (a first form without the sampling term did: smoothing lowered it)
     nor for noise. The evaluation's grid index (glcic.evaluation.metrics.grid) measures the same.
-    prediction (B, 3, H, W); hole (B, 1, H, W)."""
+
+    With `tile` (px, a multiple of GRID_PERIOD) the share is taken in each tile x tile square of the
+    hole and the squares' shares averaged, weighted by their hole pixels: a pattern whose polarity
+    changes across the hole (the 8 px blocks of the dilated middle's four sub-lattices, which
+    average out over a whole hole) counts where it is. prediction (B, 3, H, W); hole (B, 1, H, W)."""
     grey = prediction.float().mean(dim=1, keepdim=True)
     residual = grey - _gaussian_blur(grey, GRID_SIGMA)
+    hole = hole.float()
+    if tile:
+        if tile % GRID_PERIOD:
+            raise ValueError(f"the grid prior's tile must be a multiple of {GRID_PERIOD} px, got {tile}")
+        residual, hole = _tiles(residual, tile), _tiles(hole, tile)
+    shares = _locked_share(residual, hole)
+    area = hole.sum(dim=(1, 2, 3))
+    return (shares * area).sum() / area.sum().clamp_min(1) if tile else shares.mean()
+
+
+def _tiles(images: torch.Tensor, tile: int) -> torch.Tensor:
+    """(B, 1, H, W) cut into (B * n, 1, tile, tile) squares (a remainder of rows and columns dropped)."""
+    batch, _, height, width = images.shape
+    rows, columns = height // tile, width // tile
+    images = images[..., : rows * tile, : columns * tile].reshape(batch, rows, tile, columns, tile)
+    return images.permute(0, 1, 3, 2, 4).reshape(batch * rows * columns, 1, tile, tile)
+
+
+def _locked_share(residual: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
+    """(B,) the excess spread of the phase means of `residual` in `hole`, over its mean square."""
     p = GRID_PERIOD
     batch, _, height, width = residual.shape
     height, width = height - height % p, width - width % p
-    hole = hole[..., :height, :width].float()
+    hole = hole[..., :height, :width]
     residual = residual[..., :height, :width]
     phases = lambda t: t.reshape(batch, height // p, p, width // p, p).sum(dim=(1, 3))  # noqa: E731 - (B, p, p)
     counts = phases(hole)
@@ -110,7 +134,7 @@ def grid_prior(prediction: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
     spread = ((means - centre).square() * used).sum(dim=(1, 2)) / phases_used
     sampling = (variances / (counts - 1).clamp_min(1) * used).sum(dim=(1, 2)) / phases_used  # a phase mean's own variance
     power = (residual.square() * hole).sum(dim=(1, 2, 3)) / hole.sum(dim=(1, 2, 3)).clamp_min(1)
-    return ((spread - sampling).clamp_min(0) / (power.detach() + (0.5 / 255) ** 2)).mean()
+    return (spread - sampling).clamp_min(0) / (power.detach() + (0.5 / 255) ** 2)
 
 
 def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:

@@ -93,6 +93,8 @@ class TrainConfig:
     balance_ratio: float = option(1.0, "with --balance-gradients: |grad adversarial| / |grad MSE|", "positive_float")
     grid_weight: float = option(0.0, "joint phase: weight of a penalty on fill patterns locked to the pixel grid "
                                 "(glcic.losses.grid_prior; 0: the paper)", "natural_float")
+    grid_tile: int = option(0, "with --grid-weight: take the grid prior in squares of this many px (a multiple of 8) "
+                            "so that a pattern whose polarity changes across the hole counts (0: the whole hole)", "natural_int")
     feature_matching: float = option(0.0, "joint phase: weight of the distance between the local discriminator's features of "
                                      "each completed patch and of the original's (glcic.losses.feature_matching; 0: the paper)",
                                      "natural_float")
@@ -140,6 +142,8 @@ class TrainConfig:
                 f"total_iterations ({self.total_iterations}) must be at least completion_iterations + "
                 f"discriminator_iterations ({self.completion_iterations} + {self.discriminator_iterations})"
             )
+        if self.grid_tile % 8 or self.grid_tile > self.image_size:
+            raise ValueError(f"grid_tile must be a multiple of 8 px no larger than image_size ({self.image_size}), got {self.grid_tile}")
         if self.mean_pixel is not None:
             object.__setattr__(self, "mean_pixel", checked_mean_pixel(self.mean_pixel))
 
