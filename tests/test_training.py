@@ -794,3 +794,40 @@ def test_the_style_term_trains_in_the_joint_phase_only_and_is_logged(photos, tmp
     joint = [r for r in records if r["phase"] == "joint"]
     assert joint and all(np.isfinite(r["style"]) and r["style"] > 0 for r in joint)
     assert not any("style" in r for r in records if r["phase"] != "joint")
+
+
+@pytest.mark.parametrize("batching", ["separate", "mixed"])
+def test_a_discriminator_that_sees_the_hole_judges_each_real_patch_at_its_own_hole(batching):
+    from glcic.models.discriminators import ContextDiscriminator, DiscriminatorConfig
+    from glcic.training.phases import Batch, real_and_fake_logits
+
+    config = tiny_config(Path("."), discriminator_hole=True, discriminator_batch=batching)
+    discriminator = ContextDiscriminator.from_config(DiscriminatorConfig(
+        config.global_size, config.local_size, config.discriminator_width, hole_channel=True)).eval()
+    assert discriminator.local_discriminator.features[0].in_channels == 4
+    torch.manual_seed(0)
+    image = torch.rand(2, 3, 48, 48)
+    hole = torch.zeros(2, 1, 48, 48)
+    hole[0, :, 10:26, 12:30] = 1
+    hole[1, :, 20:40, 5:20] = 1
+    batch = Batch(image, hole, hole_patch=[[6, 9], [18, 0]], real_patch=[[0, 0], [24, 24]])
+    with torch.no_grad():
+        real, fake = real_and_fake_logits(discriminator, batch, image.clone(), config)
+        assert torch.allclose(real, fake)  # the same place, the same mask: only the hole's content could differ
+        other = image.clone()
+        other[hole.expand_as(other).bool()] = 0.5
+        real, fake = real_and_fake_logits(discriminator, batch, other, config)
+        assert not torch.allclose(real, fake)
+
+
+def test_a_discriminator_that_sees_the_hole_trains_and_resumes_exactly_with_random_shifts(photos, tmp_path):
+    config = tiny_config(photos, discriminator_hole=True, discriminator_batch="mixed", feature_matching=0.1, discriminator_shift=2,
+                         completion_iterations=3, total_iterations=8, checkpoint_every=100)
+    straight, interrupted = tmp_path / "straight", tmp_path / "interrupted"
+    train(config, straight, progress=False)
+    assert any(r["phase"] == "joint" and np.isfinite(r["adversarial"]) for r in metrics(straight))
+    train(config, interrupted, stop_after=6, progress=False)
+    train(None, interrupted, resume=True, progress=False)
+    a, b = load_checkpoint(straight), load_checkpoint(interrupted)
+    assert a["discriminator"]["local_discriminator.features.0.weight"].shape[1] == 4
+    assert all(torch.equal(a[part][k], b[part][k]) for part in ("completion", "discriminator") for k in a[part])

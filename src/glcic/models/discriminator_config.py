@@ -20,6 +20,7 @@ class DiscriminatorConfig:
     use_local: bool = True
     norm: str = "batch"  # the paper's batch norm, "spectral" or "none" (see glcic.models.discriminators)
     antialias: bool = False  # a fixed low-pass before every stride-2 conv (see glcic.models.discriminators.Blur)
+    hole_channel: bool = False  # the local discriminator also sees the hole mask, as a 4th channel
 
 
 DISCRIMINATOR_PRESETS: dict[str, DiscriminatorConfig] = {

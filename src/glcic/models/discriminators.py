@@ -53,16 +53,18 @@ def feature_side(input_size: int, convs: int) -> int:
 
 
 class ConvDiscriminator(nn.Module):
-    """Shared body of the local and global discriminators: (B, 3, S, S) -> (B, 1024)."""
+    """Shared body of the local and global discriminators: (B, C, S, S) -> (B, 1024), C = 3 (RGB) or
+    4 (RGB and the hole mask)."""
 
-    def __init__(self, input_size: int, width: float = 1.0, convs: int | None = None, norm: str = "batch", antialias: bool = False):
+    def __init__(self, input_size: int, width: float = 1.0, convs: int | None = None, norm: str = "batch", antialias: bool = False,
+                 in_channels: int = 3):
         super().__init__()
         if norm not in NORMS:
             raise ValueError(f"unknown discriminator norm {norm!r}; choose one of {list(NORMS)}")
         self.input_size = input_size
+        self.in_channels = in_channels
         self.convs = conv_count(input_size) if convs is None else convs
         layers: list[nn.Module] = []
-        in_channels = 3
         for index in range(self.convs):
             out_channels = scaled_channels(min(64 * 2**index, MAX_CHANNELS), width)
             conv = nn.Conv2d(in_channels, out_channels, 5, stride=2, padding=2)
@@ -80,8 +82,9 @@ class ConvDiscriminator(nn.Module):
             self.fc = spectral(self.fc)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.shape[1:] != (3, self.input_size, self.input_size):
-            raise ValueError(f"{type(self).__name__} expects (B, 3, {self.input_size}, {self.input_size}), got {tuple(x.shape)}")
+        if x.shape[1:] != (self.in_channels, self.input_size, self.input_size):
+            raise ValueError(f"{type(self).__name__} expects (B, {self.in_channels}, {self.input_size}, {self.input_size}), "
+                             f"got {tuple(x.shape)}")
         return self.fc(self.features(x).flatten(1))  # (B, 1024)
 
     def feature_maps(self, x: torch.Tensor) -> list[torch.Tensor]:
@@ -119,10 +122,13 @@ def spectral(layer: nn.Module) -> nn.Module:
 
 
 class LocalDiscriminator(ConvDiscriminator):
-    """Looks at a patch centred on the completed region (128 px in the paper, 96 px for faces)."""
+    """Looks at a patch centred on the completed region (128 px in the paper, 96 px for faces); with
+    `hole_channel`, the patch's hole mask as a 4th channel too, so it knows where to look (as the
+    mask-conditioned discriminators of later inpainting GANs; not the paper's)."""
 
-    def __init__(self, input_size: int = 128, width: float = 1.0, convs: int | None = None, norm: str = "batch", antialias: bool = False):
-        super().__init__(input_size, width, convs, norm, antialias)
+    def __init__(self, input_size: int = 128, width: float = 1.0, convs: int | None = None, norm: str = "batch", antialias: bool = False,
+                 hole_channel: bool = False):
+        super().__init__(input_size, width, convs, norm, antialias, in_channels=4 if hole_channel else 3)
 
 
 class GlobalDiscriminator(ConvDiscriminator):
@@ -143,7 +149,7 @@ class ContextDiscriminator(nn.Module):
     @classmethod
     def from_config(cls, config: DiscriminatorConfig) -> "ContextDiscriminator":
         return cls(config.global_size, config.local_size, config.width, config.use_global, config.use_local, config.norm,
-                   config.antialias)
+                   config.antialias, config.hole_channel)
 
     def __init__(
         self,
@@ -154,12 +160,14 @@ class ContextDiscriminator(nn.Module):
         use_local: bool = True,
         norm: str = "batch",
         antialias: bool = False,
+        hole_channel: bool = False,
     ):
         super().__init__()
         if not (use_global or use_local):
             raise ValueError("ContextDiscriminator needs at least one of the global and local discriminators")
         self.global_discriminator = GlobalDiscriminator(global_size, width, norm=norm, antialias=antialias) if use_global else None
-        self.local_discriminator = LocalDiscriminator(local_size, width, norm=norm, antialias=antialias) if use_local else None
+        self.local_discriminator = LocalDiscriminator(local_size, width, norm=norm, antialias=antialias,
+                                                      hole_channel=hole_channel) if use_local else None
         self.fc = nn.Linear(FEATURES * (int(use_global) + int(use_local)), 1)
         if norm == "spectral":
             self.fc = spectral(self.fc)

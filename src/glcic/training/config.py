@@ -78,6 +78,8 @@ class TrainConfig:
     discriminator_batch: str = option("separate", "real and completed images through the discriminators in separate batches, "
                                       "or mixed in one (so batch norm cannot tell them apart by batch statistics)",
                                       choices=DISCRIMINATOR_BATCHES)
+    discriminator_hole: bool = option(False, "the local discriminator also sees the hole mask, and real patches are the "
+                                      "original's at the same place with the same mask (not the paper's)")
     discriminator_shift: int = option(0, "move the discriminators' real and completed images by up to this many px at random "
                                       "(0: the paper; 2-4 keeps the joint phase from growing a grid)", "natural_int")
     # Algorithm 1

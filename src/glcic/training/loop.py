@@ -97,7 +97,7 @@ def _build_networks(config: TrainConfig, world: distributed.World, state: dict |
     if config.adversarial:
         discriminator = ContextDiscriminator.from_config(DiscriminatorConfig(
             config.global_size, config.local_size, config.discriminator_width, config.use_global, config.use_local,
-            config.discriminator_norm, config.discriminator_antialias,
+            config.discriminator_norm, config.discriminator_antialias, config.discriminator_hole,
         ))
     if state is not None:
         completion.load_state_dict(state["completion"])
@@ -245,7 +245,6 @@ def train(
         if resume:
             state = load_checkpoint(run_dir)
             config = resumed_config(state["config"], overrides or {}, state["iteration"])
-            restore_rng_states(state["rng"])
         else:
             _check_new_run(run_dir)
         if not config.data or not Path(config.data).is_dir():
@@ -274,6 +273,8 @@ def train(
         for reason, files in skipped_files.items():
             for file in files:
                 run.log(f"skipped {reason} image: {file}")
+        if state is not None:  # last: building the networks seeds torch's generator afresh
+            restore_rng_states(state["rng"])
         return _loop(config, networks, world, run, paths, iteration, stop_after, progress, state)
     finally:
         distributed.leave(world)
@@ -343,6 +344,8 @@ def _data_loader(config: TrainConfig, paths: list[Path], world: distributed.Worl
     loader = DataLoader(
         dataset, batch_size=config.batch_size, sampler=sampler, num_workers=config.workers, drop_last=True,
         persistent_workers=config.workers > 0, worker_init_fn=_ignore_stop_signals, pin_memory=world.device.type == "cuda",
+        generator=torch.Generator().manual_seed(config.seed),  # its own: starting an epoch must not draw from torch's
+        # global generator, which the discriminators' random shifts use and checkpoints keep
     )
     return loader, sampler, sampler.num_samples // config.batch_size
 
@@ -508,8 +511,8 @@ def _write_samples(run: RunFolder, networks: Networks, validation: dict, iterati
     size = image.shape[-1]
     corners = [local_patch_box(hole_box(h[0].bool().cpu().numpy()), config.local_size, size, size)[:2] for h in hole]
     discriminator.eval()
-    real = torch.sigmoid(discriminator_logits(discriminator, image, corners, config, shift=False).float()).mean().item()
-    fake = torch.sigmoid(discriminator_logits(discriminator, completed, corners, config, shift=False).float()).mean().item()
+    real = torch.sigmoid(discriminator_logits(discriminator, image, corners, config, shift=False, hole=hole).float()).mean().item()
+    fake = torch.sigmoid(discriminator_logits(discriminator, completed, corners, config, shift=False, hole=hole).float()).mean().item()
     discriminator.train()
     # the same boxes for both, so only the hole's content differs
     return {"validation_real_score": round(real, 5), "validation_fake_score": round(fake, 5)}

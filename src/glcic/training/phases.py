@@ -106,29 +106,40 @@ def shift_images(images: torch.Tensor, most: int) -> torch.Tensor:
     return torch.stack([padded[i, :, dy : dy + size_y, dx : dx + size_x] for i, (dy, dx) in enumerate(offsets)])
 
 
-def discriminator_logits(discriminator: torch.nn.Module, images: torch.Tensor, corners, config, shift: bool = True) -> torch.Tensor:
+def discriminator_logits(discriminator: torch.nn.Module, images: torch.Tensor, corners, config, shift: bool = True,
+                         hole: torch.Tensor | None = None) -> torch.Tensor:
     """(B, 1) logits of the context discriminator on whole images plus their local patches (in
-    training, both moved by `config.discriminator_shift` px at most; `shift=False` for scoring)."""
+    training, both moved by `config.discriminator_shift` px at most; `shift=False` for scoring).
+    With `config.discriminator_hole` the local patches carry `hole` (B, 1, S, S) as a 4th channel,
+    moved with the images."""
+    if config.discriminator_hole:
+        if hole is None:
+            raise ValueError("a discriminator that sees the hole needs the hole mask")
+        images = torch.cat([images, hole.to(images.dtype)], dim=1)
     if shift and config.discriminator_shift:
         images = shift_images(images, config.discriminator_shift)
+    rgb = images[:, :3]
     whole = None
     if config.use_global:
-        whole = images
-        if images.shape[-1] != config.global_size or images.shape[-2] != config.global_size:
-            whole = F.interpolate(images, size=(config.global_size,) * 2, mode="bilinear", antialias=True, align_corners=False)
+        whole = rgb
+        if rgb.shape[-1] != config.global_size or rgb.shape[-2] != config.global_size:
+            whole = F.interpolate(rgb, size=(config.global_size,) * 2, mode="bilinear", antialias=True, align_corners=False)
     patches = local_patches(images, corners, config.local_size) if config.use_local else None
     return discriminator(whole, patches, return_logits=True)  # (B, 1)
 
 
 def real_and_fake_logits(discriminator: torch.nn.Module, batch: Batch, composite: torch.Tensor, config) -> tuple[torch.Tensor, torch.Tensor]:
     """The discriminators' (B, 1) logits on the real images (patches M_d) and on the composites
-    (patches centred on their holes): in two batches, or, with `discriminator_batch="mixed"`, in one."""
+    (patches centred on their holes): in two batches, or, with `discriminator_batch="mixed"`, in one.
+    With `discriminator_hole` a real image's patch is at its own hole's place, with that hole's mask:
+    the discriminator is asked which of the two has a filled hole, as the realism judge is."""
+    real_corners = batch.hole_patch if config.discriminator_hole else batch.real_patch
     if config.discriminator_batch == "mixed":
-        both = discriminator_logits(discriminator, torch.cat([batch.image, composite]),
-                                    [*batch.real_patch, *batch.hole_patch], config).float()
+        both = discriminator_logits(discriminator, torch.cat([batch.image, composite]), [*real_corners, *batch.hole_patch], config,
+                                    hole=torch.cat([batch.hole, batch.hole])).float()
         return both[: len(batch.image)], both[len(batch.image):]
-    real = discriminator_logits(discriminator, batch.image, batch.real_patch, config).float()
-    return real, discriminator_logits(discriminator, composite, batch.hole_patch, config).float()
+    real = discriminator_logits(discriminator, batch.image, real_corners, config, hole=batch.hole).float()
+    return real, discriminator_logits(discriminator, composite, batch.hole_patch, config, hole=batch.hole).float()
 
 
 def complete_batch(completion: torch.nn.Module, batch: Batch, networks: Networks) -> tuple[torch.Tensor, torch.Tensor]:
@@ -195,7 +206,7 @@ def completion_update(networks: Networks, batch: Batch, output: torch.Tensor, co
             if config.discriminator_batch == "mixed":  # the same batch statistics as the discriminators' own update
                 _, fake = real_and_fake_logits(discriminator, batch, composite, config)
             else:
-                fake = discriminator_logits(discriminator, composite, batch.hole_patch, config).float()
+                fake = discriminator_logits(discriminator, composite, batch.hole_patch, config, hole=batch.hole).float()
         blur = config.reconstruction_blur
         reconstruction = RECONSTRUCTION_LOSSES[config.reconstruction_loss](low_pass(output, blur), low_pass(batch.image, blur), batch.hole)
         adversarial = adversarial_loss(fake, config.generator_loss)
@@ -235,6 +246,9 @@ def matched_features(networks: Networks, batch: Batch, composite: torch.Tensor, 
     that batch norm gives them the same statistics."""
     size = networks.config.local_size
     patches = torch.cat([local_patches(batch.image, batch.hole_patch, size), local_patches(composite, batch.hole_patch, size)])
+    if networks.config.discriminator_hole:
+        holes = local_patches(batch.hole, batch.hole_patch, size)
+        patches = torch.cat([patches, torch.cat([holes, holes]).to(patches.dtype)], dim=1)
     with networks.autocast(device):
         maps = unwrap(networks.discriminator).local_discriminator.feature_maps(patches)
     count = len(batch.image)
