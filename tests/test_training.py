@@ -369,6 +369,22 @@ def test_adversarial_losses():
         adversarial_loss(logits, "wasserstein")
 
 
+def test_the_relativistic_losses_score_each_real_image_against_its_own_completion():
+    from glcic.losses import adversarial_loss, discriminator_loss
+
+    real, fake = torch.tensor([[3.0], [0.0]]), torch.tensor([[3.0], [-4.0]])
+    # pair 0 is tied whatever the absolute level; pair 1 is won by the real image by a margin of 4
+    assert discriminator_loss(real, fake, "relativistic").item() == pytest.approx((np.log(2) + np.log1p(np.exp(-4))) / 2, rel=1e-5)
+    assert adversarial_loss(fake, "relativistic", real).item() == pytest.approx((np.log(2) + np.log1p(np.exp(4))) / 2, rel=1e-5)
+    # the same completions against real images the discriminator likes less cost the completion network less
+    assert adversarial_loss(fake, "relativistic", real - 2).item() < adversarial_loss(fake, "relativistic", real).item()
+    fake = fake.clone().requires_grad_(True)
+    adversarial_loss(fake, "relativistic", real.clone().requires_grad_(True)).backward()
+    assert (fake.grad < 0).all()  # raising a completion's score lowers the loss
+    with pytest.raises(ValueError, match="real images' logits"):
+        adversarial_loss(fake, "relativistic")
+
+
 # --- data -----------------------------------------------------------------------------------------
 
 
@@ -818,6 +834,16 @@ def test_a_discriminator_that_sees_the_hole_judges_each_real_patch_at_its_own_ho
         other[hole.expand_as(other).bool()] = 0.5
         real, fake = real_and_fake_logits(discriminator, batch, other, config)
         assert not torch.allclose(real, fake)
+
+
+def test_a_relativistic_joint_phase_trains_and_logs_the_discriminators_paired_accuracy(photos, tmp_path):
+    config = tiny_config(photos, discriminator_hole=True, discriminator_batch="separate", generator_loss="relativistic",
+                         completion_iterations=2, discriminator_iterations=2, total_iterations=6, checkpoint_every=100)
+    train(config, tmp_path / "run", progress=False)
+    records = metrics(tmp_path / "run")
+    joint = [r for r in records if r["phase"] == "joint"]
+    assert joint and all(np.isfinite(r["adversarial"]) and 0 <= r["paired_accuracy"] <= 1 for r in joint)
+    assert all("paired_accuracy" in r for r in records if r["phase"] == "discriminator")
 
 
 def test_a_discriminator_that_sees_the_hole_trains_and_resumes_exactly_with_random_shifts(photos, tmp_path):

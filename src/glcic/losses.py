@@ -25,6 +25,12 @@
 - `adversarial_loss`: what the completion network minimises in the joint phase. "saturating" is
   Eq. 3 literally, log(1 - D(C(x))); "non_saturating" (default) is -log D(C(x)), which has the same
   fixed point and stronger gradients when D wins, as recommended by Goodfellow et al. 2014.
+  "relativistic" (an option, not the paper's; the relativistic standard GAN of Jolicoeur-Martineau
+  2019, the loss ESRGAN fine-tunes a PSNR-trained network with) changes both sides: each real image
+  and its own completion are scored as a pair, the discriminators on -log sigmoid(D(x) - D(C(x)))
+  and the completion network on -log sigmoid(D(C(x)) - D(x)). With `--discriminator-hole` the pair
+  is the same place with the same hole, so the discriminators learn the realism judge's question
+  ("which of the two is the photo?") and the completion network is pushed to win that comparison.
 """
 
 from __future__ import annotations
@@ -137,17 +143,25 @@ def _locked_share(residual: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
     return (spread - sampling).clamp_min(0) / (power.detach() + (0.5 / 255) ** 2)
 
 
-def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
-    """-[log D(x, M_d) + log(1 - D(C(x, M_c), M_c))], averaged over the batch."""
+def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor, kind: str = "non_saturating") -> torch.Tensor:
+    """-[log D(x, M_d) + log(1 - D(C(x, M_c), M_c))], averaged over the batch; with `kind`
+    "relativistic", -log sigmoid(D(x) - D(C(x))) over the pairs (row i of each is one pair)."""
+    if kind == "relativistic":
+        return F.softplus(fake_logits - real_logits).mean()
     real = F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
     fake = F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
     return real + fake
 
 
-def adversarial_loss(fake_logits: torch.Tensor, kind: str = "non_saturating") -> torch.Tensor:
-    """The completion network's GAN term, from the discriminator's logits on completed images."""
+def adversarial_loss(fake_logits: torch.Tensor, kind: str = "non_saturating", real_logits: torch.Tensor | None = None) -> torch.Tensor:
+    """The completion network's GAN term, from the discriminator's logits on completed images (and,
+    for "relativistic", on the real images they pair with)."""
+    if kind == "relativistic":
+        if real_logits is None:
+            raise ValueError("the relativistic adversarial loss needs the real images' logits")
+        return F.softplus(real_logits.detach() - fake_logits).mean()  # -log sigmoid(D(C(x)) - D(x))
     if kind == "non_saturating":
         return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))  # -log D
     if kind == "saturating":
         return -F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))  # log(1 - D)
-    raise ValueError(f"unknown adversarial loss {kind!r}; choose 'non_saturating' or 'saturating'")
+    raise ValueError(f"unknown adversarial loss {kind!r}; choose 'non_saturating', 'saturating' or 'relativistic'")

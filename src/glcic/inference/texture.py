@@ -22,7 +22,7 @@ import numpy as np
 
 from glcic.errors import GlcicError
 
-SPLIT_SIGMA = 2.5  # px: the network's fill below this scale, PatchMatch's above (chosen on validation: docs/texture.md)
+SPLIT_SIGMA = 4.0  # px: the network's fill below this scale, PatchMatch's above (chosen on validation: docs/texture.md)
 PATCH_SIZE = 3  # PatchMatch's patch size (as the `patchmatch` baseline of glcic evaluate)
 MIN_SIDE = 16  # px: a window smaller than this keeps the network's fill (PatchMatch needs room for its pyramid)
 

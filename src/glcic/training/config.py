@@ -26,7 +26,7 @@ from glcic.values import VALUE_KINDS, check_value, parse_value  # noqa: F401 - p
 
 TRAIN_FORMAT_VERSION = 1  # of config.json and of training checkpoints
 OPTIMIZERS = ("adadelta", "adam")
-GENERATOR_LOSSES = ("non_saturating", "saturating")
+GENERATOR_LOSSES = ("non_saturating", "saturating", "relativistic")
 RECONSTRUCTION_LOSSES = ("mse", "l1")  # glcic.losses.RECONSTRUCTION_LOSSES (not imported here: it loads torch)
 DISCRIMINATOR_CHOICES = ("both", "global", "local", "none")  # Fig. 6 ablation
 DISCRIMINATOR_BATCHES = ("separate", "mixed")
@@ -90,7 +90,8 @@ class TrainConfig:
     reconstruction_loss: str = option("mse", "the hole's reconstruction term: the paper's weighted MSE, or weighted L1",
                                       choices=RECONSTRUCTION_LOSSES)
     alpha: float = option(0.0004, "adversarial loss weight", "natural_float")
-    generator_loss: str = option("non_saturating", "non_saturating (-log D) or saturating (log(1 - D), Eq. 3)", choices=GENERATOR_LOSSES)
+    generator_loss: str = option("non_saturating", "non_saturating (-log D), saturating (log(1 - D), Eq. 3), or relativistic "
+                                 "(both networks on D(x) - D(C(x)) per pair: glcic.losses)", choices=GENERATOR_LOSSES)
     balance_gradients: bool = option(False, "scale the adversarial term so its gradient norm is --balance-ratio times the MSE's")
     balance_ratio: float = option(1.0, "with --balance-gradients: |grad adversarial| / |grad MSE|", "positive_float")
     grid_weight: float = option(0.0, "joint phase: weight of a penalty on fill patterns locked to the pixel grid "

@@ -511,8 +511,9 @@ def _write_samples(run: RunFolder, networks: Networks, validation: dict, iterati
     size = image.shape[-1]
     corners = [local_patch_box(hole_box(h[0].bool().cpu().numpy()), config.local_size, size, size)[:2] for h in hole]
     discriminator.eval()
-    real = torch.sigmoid(discriminator_logits(discriminator, image, corners, config, shift=False, hole=hole).float()).mean().item()
-    fake = torch.sigmoid(discriminator_logits(discriminator, completed, corners, config, shift=False, hole=hole).float()).mean().item()
+    real = discriminator_logits(discriminator, image, corners, config, shift=False, hole=hole).float()
+    fake = discriminator_logits(discriminator, completed, corners, config, shift=False, hole=hole).float()
     discriminator.train()
-    # the same boxes for both, so only the hole's content differs
-    return {"validation_real_score": round(real, 5), "validation_fake_score": round(fake, 5)}
+    # the same boxes for both, so only the hole's content differs; paired: the share of photos scored above their completion
+    return {"validation_real_score": round(torch.sigmoid(real).mean().item(), 5), "validation_fake_score": round(torch.sigmoid(fake).mean().item(), 5),
+            "validation_paired_accuracy": round((real > fake).float().mean().item(), 5)}

@@ -170,13 +170,15 @@ def discriminator_update(networks: Networks, batch: Batch, composite: torch.Tens
     networks.discriminator_optimizer.zero_grad(set_to_none=True)
     with networks.autocast(device):
         real, fake = real_and_fake_logits(discriminator, batch, composite.detach(), config)
-    loss = discriminator_loss(real, fake)
+    loss = discriminator_loss(real, fake, config.generator_loss)
     loss.backward()
     networks.discriminator_optimizer.step()
     return {
         "discriminator": loss.item(),
         "real_score": torch.sigmoid(real).mean().item(),  # D's mean probability that a real image is real
         "fake_score": torch.sigmoid(fake).mean().item(),  # ... and that a completion is real
+        # the judge's question, pair by pair: the share of real images scored above their own completion
+        "paired_accuracy": (real > fake).float().mean().item(),
     }
 
 
@@ -203,13 +205,15 @@ def completion_update(networks: Networks, batch: Batch, output: torch.Tensor, co
         parameter.requires_grad_(False)
     try:
         with networks.autocast(device):
-            if config.discriminator_batch == "mixed":  # the same batch statistics as the discriminators' own update
-                _, fake = real_and_fake_logits(discriminator, batch, composite, config)
+            real = None
+            if config.discriminator_batch == "mixed" or config.generator_loss == "relativistic":
+                # mixed: the same batch statistics as the discriminators' own update
+                real, fake = real_and_fake_logits(discriminator, batch, composite, config)
             else:
                 fake = discriminator_logits(discriminator, composite, batch.hole_patch, config, hole=batch.hole).float()
         blur = config.reconstruction_blur
         reconstruction = RECONSTRUCTION_LOSSES[config.reconstruction_loss](low_pass(output, blur), low_pass(batch.image, blur), batch.hole)
-        adversarial = adversarial_loss(fake, config.generator_loss)
+        adversarial = adversarial_loss(fake, config.generator_loss, real)
         weight = config.alpha
         stats = {}
         if config.balance_gradients:
