@@ -106,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     complete.add_argument("--no-postprocess", action="store_true", help="skip Poisson blending (it changes only the hole)")
     complete.add_argument("--max-side", type=_side, default=None, help="no hole's context window runs through the network larger than this")
     complete.add_argument("--native", action="store_true", help="every hole at full resolution, even holes deeper than the model's training holes")
-    complete.add_argument("--texture", action="store_true", help="add the photo's own fine texture to the fill: PatchMatch's detail finer than 2.5 px on the network's colours (sharper, a higher hole error; needs pypatchmatch)")
+    complete.add_argument("--texture", action="store_true", help="add the photo's own fine texture to the fill: PatchMatch's detail finer than 4 px on the network's colours (sharper, a higher hole error; needs pypatchmatch)")
     complete.add_argument("--seed", type=_natural_int, default=0, help="with --texture: seed of the patch search")
     complete.add_argument("--no-flip", action="store_true", help="run the network once: by default a window at full resolution also runs mirrored left to right and the two outputs are averaged (twice the network's time there, a lower hole error)")
     complete.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")

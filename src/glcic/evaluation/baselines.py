@@ -9,7 +9,7 @@ skipped with the reason, never a crash.
 - `glcic_NAME` for each bundled model (`glcic_accurate`): that model by name, with post-processing
   (to compare bundled models in one run, on the same pairs, with paired differences);
 - `glcic_texture`: the model with post-processing, then `--texture` (glcic.inference.texture:
-  PatchMatch's detail finer than 2.5 px on the model's fill);
+  PatchMatch's detail finer than 4 px on the model's fill);
 - `glcic_whole`: the model on the whole image brought down so that the hole is as deep as the model's
   working depth, the fill upscaled (how completion worked before hole-centred windows);
 - `telea`, `navier_stokes`: OpenCV's `cv2.inpaint` (Telea 2004; Bertalmio et al. 2001), radius 5;

@@ -187,7 +187,7 @@ def complete(
         the window mirrored left to right (twice the network's time, a lower hole error); False runs
         the network once everywhere.
     max_side: no window runs through the network larger than this on its longer side.
-    texture: add the photo's own fine texture to each hole: PatchMatch's detail finer than 2.5 px on
+    texture: add the photo's own fine texture to each hole: PatchMatch's detail finer than 4 px on
         the network's fill (glcic.inference.texture; needs the pypatchmatch package); `seed` seeds it.
     progress: called as progress(windows_done_now, windows_in_all) after each batch of windows.
     """
