@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # glibc hands big tensors back to the OS after every use; these settings keep them (see SPEC / README).
 export GLIBC_TUNABLES ?= glibc.malloc.mmap_threshold=4294967296:glibc.malloc.trim_threshold=17179869184
 
-.PHONY: install demo test chromium bench bench-train photos results clean
+.PHONY: install demo test chromium bench bench-train photos device-photos results clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ bench-train: install
 # the offline photo data set (Debian packages, scikit-image, scikit-learn), not stored in the repository
 photos: install
 	test -d data/photos || $(BIN)/python scripts/build_photos.py data/photos --cache data/packages
+
+# the training and validation photos, small enough to travel to a lent GPU (scripts/device_train.sh)
+device-photos: photos
+	test -d data/device-photos || $(BIN)/python scripts/pack_photos.py data/photos data/device-photos
 
 # docs/results.md: the bundled model and the classical methods on the test photos (never used to choose
 # anything), 40 pairs per photo, the paper's rectangles and brush strokes, with the realism judge; the
