@@ -846,6 +846,49 @@ def test_a_relativistic_joint_phase_trains_and_logs_the_discriminators_paired_ac
     assert all("paired_accuracy" in r for r in records if r["phase"] == "discriminator")
 
 
+def test_a_patch_discriminator_scores_each_cell_where_it_is():
+    from glcic.models.discriminators import ContextDiscriminator, DiscriminatorConfig
+
+    discriminator = ContextDiscriminator.from_config(DiscriminatorConfig(
+        64, 64, 0.25, use_global=False, hole_channel=True, patches=True)).eval()
+    assert discriminator.fc is None  # no unused layers (DistributedDataParallel would refuse them)
+    torch.manual_seed(0)
+    patch = torch.rand(1, 4, 64, 64)
+    with torch.no_grad():
+        logits = discriminator(None, patch, return_logits=True)
+        assert logits.shape == (1, 64)  # 8 x 8 cells
+        changed = patch.clone()
+        changed[:, :3, 48:, 48:] = 0.5  # the bottom-right corner only
+        moved = (discriminator(None, changed, return_logits=True) != logits).view(8, 8)
+    assert moved[-1, -1] and not moved[0, 0] and not moved[:3, :3].any()  # the far cells do not see it
+    with pytest.raises(ValueError, match="alone"):
+        ContextDiscriminator(64, 64, 0.25, use_global=True, patches=True)
+    with pytest.raises(ValueError, match="discriminator_patches"):
+        tiny_config(Path("."), discriminator_patches=True)  # with both discriminators
+
+
+def test_a_relativistic_patch_discriminator_trains_and_resumes_exactly(photos, tmp_path):
+    config = tiny_config(photos, discriminators="local", discriminator_patches=True, discriminator_hole=True,
+                         discriminator_batch="mixed", generator_loss="relativistic",
+                         completion_iterations=2, discriminator_iterations=2, total_iterations=7, checkpoint_every=100)
+    straight, interrupted = tmp_path / "straight", tmp_path / "interrupted"
+    train(config, straight, progress=False)
+    joint = [r for r in metrics(straight) if r["phase"] == "joint"]
+    assert joint and all(np.isfinite(r["adversarial"]) and 0 <= r["paired_accuracy"] <= 1 for r in joint)
+    train(config, interrupted, stop_after=5, progress=False)
+    train(None, interrupted, resume=True, progress=False)
+    a, b = load_checkpoint(straight), load_checkpoint(interrupted)
+    assert a["discriminator"]["local_discriminator.fc.weight"].shape[0] == 1 and a["discriminator"]["local_discriminator.fc.weight"].dim() == 4
+    assert all(torch.equal(a[part][k], b[part][k]) for part in ("completion", "discriminator") for k in a[part])
+
+
+def test_paired_accuracy_counts_only_pairs_scored_differently():
+    from glcic.training.phases import paired_accuracy
+
+    real, fake = torch.tensor([[2.0, 0.0, 1.0, 5.0]]), torch.tensor([[1.0, 0.0, 3.0, 5.0]])
+    assert paired_accuracy(real, fake) == pytest.approx(0.5)  # one right, one wrong, two cells that see no hole
+
+
 def test_a_discriminator_that_sees_the_hole_trains_and_resumes_exactly_with_random_shifts(photos, tmp_path):
     config = tiny_config(photos, discriminator_hole=True, discriminator_batch="mixed", feature_matching=0.1, discriminator_shift=2,
                          completion_iterations=3, total_iterations=8, checkpoint_every=100)

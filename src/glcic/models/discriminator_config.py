@@ -21,6 +21,7 @@ class DiscriminatorConfig:
     norm: str = "batch"  # the paper's batch norm, "spectral" or "none" (see glcic.models.discriminators)
     antialias: bool = False  # a fixed low-pass before every stride-2 conv (see glcic.models.discriminators.Blur)
     hole_channel: bool = False  # the local discriminator also sees the hole mask, as a 4th channel
+    patches: bool = False  # the local discriminator alone, a logit per cell (see glcic.models.discriminators.LocalDiscriminator)
 
 
 DISCRIMINATOR_PRESETS: dict[str, DiscriminatorConfig] = {

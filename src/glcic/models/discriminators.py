@@ -57,13 +57,14 @@ class ConvDiscriminator(nn.Module):
     4 (RGB and the hole mask)."""
 
     def __init__(self, input_size: int, width: float = 1.0, convs: int | None = None, norm: str = "batch", antialias: bool = False,
-                 in_channels: int = 3):
+                 in_channels: int = 3, patches: bool = False):
         super().__init__()
         if norm not in NORMS:
             raise ValueError(f"unknown discriminator norm {norm!r}; choose one of {list(NORMS)}")
         self.input_size = input_size
         self.in_channels = in_channels
-        self.convs = conv_count(input_size) if convs is None else convs
+        self.patches = patches
+        self.convs = (conv_count(input_size) - int(patches)) if convs is None else convs
         layers: list[nn.Module] = []
         for index in range(self.convs):
             out_channels = scaled_channels(min(64 * 2**index, MAX_CHANNELS), width)
@@ -77,7 +78,10 @@ class ConvDiscriminator(nn.Module):
             in_channels = out_channels
         self.features = nn.Sequential(*layers)
         self.fc_inputs = in_channels * feature_side(input_size, self.convs) ** 2
-        self.fc = nn.Linear(self.fc_inputs, FEATURES)
+        if patches:  # one logit per cell of the last feature map, no fully connected layer
+            self.fc = nn.Conv2d(in_channels, 1, 1)
+        else:
+            self.fc = nn.Linear(self.fc_inputs, FEATURES)
         if norm == "spectral":
             self.fc = spectral(self.fc)
 
@@ -85,6 +89,8 @@ class ConvDiscriminator(nn.Module):
         if x.shape[1:] != (self.in_channels, self.input_size, self.input_size):
             raise ValueError(f"{type(self).__name__} expects (B, {self.in_channels}, {self.input_size}, {self.input_size}), "
                              f"got {tuple(x.shape)}")
+        if self.patches:
+            return self.fc(self.features(x)).flatten(1)  # (B, cells): a logit per cell
         return self.fc(self.features(x).flatten(1))  # (B, 1024)
 
     def feature_maps(self, x: torch.Tensor) -> list[torch.Tensor]:
@@ -124,11 +130,14 @@ def spectral(layer: nn.Module) -> nn.Module:
 class LocalDiscriminator(ConvDiscriminator):
     """Looks at a patch centred on the completed region (128 px in the paper, 96 px for faces); with
     `hole_channel`, the patch's hole mask as a 4th channel too, so it knows where to look (as the
-    mask-conditioned discriminators of later inpainting GANs; not the paper's)."""
+    mask-conditioned discriminators of later inpainting GANs; not the paper's). With `patches`, one
+    conv fewer and a 1x1 conv in place of the fully connected layer: a logit per cell of the last
+    feature map (8 x 8 cells 8 px apart, each seeing 29 px, for a 64 px patch; a PatchGAN, Isola et
+    al. 2017, not the paper's), so that a pattern in one part of the hole is scored where it is."""
 
     def __init__(self, input_size: int = 128, width: float = 1.0, convs: int | None = None, norm: str = "batch", antialias: bool = False,
-                 hole_channel: bool = False):
-        super().__init__(input_size, width, convs, norm, antialias, in_channels=4 if hole_channel else 3)
+                 hole_channel: bool = False, patches: bool = False):
+        super().__init__(input_size, width, convs, norm, antialias, in_channels=4 if hole_channel else 3, patches=patches)
 
 
 class GlobalDiscriminator(ConvDiscriminator):
@@ -149,7 +158,7 @@ class ContextDiscriminator(nn.Module):
     @classmethod
     def from_config(cls, config: DiscriminatorConfig) -> "ContextDiscriminator":
         return cls(config.global_size, config.local_size, config.width, config.use_global, config.use_local, config.norm,
-                   config.antialias, config.hole_channel)
+                   config.antialias, config.hole_channel, config.patches)
 
     def __init__(
         self,
@@ -161,18 +170,24 @@ class ContextDiscriminator(nn.Module):
         norm: str = "batch",
         antialias: bool = False,
         hole_channel: bool = False,
+        patches: bool = False,
     ):
         super().__init__()
         if not (use_global or use_local):
             raise ValueError("ContextDiscriminator needs at least one of the global and local discriminators")
+        if patches and use_global:
+            raise ValueError("a local discriminator that scores patches runs alone (discriminators='local')")
+        self.patches = patches
         self.global_discriminator = GlobalDiscriminator(global_size, width, norm=norm, antialias=antialias) if use_global else None
         self.local_discriminator = LocalDiscriminator(local_size, width, norm=norm, antialias=antialias,
-                                                      hole_channel=hole_channel) if use_local else None
-        self.fc = nn.Linear(FEATURES * (int(use_global) + int(use_local)), 1)
-        if norm == "spectral":
+                                                      hole_channel=hole_channel, patches=patches) if use_local else None
+        self.fc = None if patches else nn.Linear(FEATURES * (int(use_global) + int(use_local)), 1)
+        if norm == "spectral" and self.fc is not None:
             self.fc = spectral(self.fc)
 
     def logits(self, global_image: torch.Tensor | None, local_patch: torch.Tensor | None) -> torch.Tensor:
+        if self.patches:
+            return self.local_discriminator(local_patch)  # (B, cells)
         features = []
         if self.global_discriminator is not None:
             features.append(self.global_discriminator(global_image))  # (B, 1024)
@@ -181,5 +196,5 @@ class ContextDiscriminator(nn.Module):
         return self.fc(torch.cat(features, dim=1))  # (B, 2048 or 1024) -> (B, 1)
 
     def forward(self, global_image: torch.Tensor | None, local_patch: torch.Tensor | None, return_logits: bool = False) -> torch.Tensor:
-        logits = self.logits(global_image, local_patch)  # (B, 1)
-        return logits if return_logits else torch.sigmoid(logits)  # (B, 1): probability of real
+        logits = self.logits(global_image, local_patch)  # (B, 1), or (B, cells) with patches
+        return logits if return_logits else torch.sigmoid(logits)  # probability of real

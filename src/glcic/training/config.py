@@ -80,6 +80,8 @@ class TrainConfig:
                                       choices=DISCRIMINATOR_BATCHES)
     discriminator_hole: bool = option(False, "the local discriminator also sees the hole mask, and real patches are the "
                                       "original's at the same place with the same mask (not the paper's)")
+    discriminator_patches: bool = option(False, "with --discriminators local: the local discriminator gives a logit per 8 px cell "
+                                         "of its patch, compared cell by cell (a PatchGAN; not the paper's)")
     discriminator_shift: int = option(0, "move the discriminators' real and completed images by up to this many px at random "
                                       "(0: the paper; 2-4 keeps the joint phase from growing a grid)", "natural_int")
     # Algorithm 1
@@ -145,6 +147,8 @@ class TrainConfig:
                 f"total_iterations ({self.total_iterations}) must be at least completion_iterations + "
                 f"discriminator_iterations ({self.completion_iterations} + {self.discriminator_iterations})"
             )
+        if self.discriminator_patches and self.discriminators != "local":
+            raise ValueError(f"discriminator_patches needs discriminators='local' (the patch discriminator runs alone), got {self.discriminators!r}")
         if self.grid_tile % 8 or self.grid_tile > self.image_size:
             raise ValueError(f"grid_tile must be a multiple of 8 px no larger than image_size ({self.image_size}), got {self.grid_tile}")
         if self.mean_pixel is not None:

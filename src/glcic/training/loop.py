@@ -97,7 +97,7 @@ def _build_networks(config: TrainConfig, world: distributed.World, state: dict |
     if config.adversarial:
         discriminator = ContextDiscriminator.from_config(DiscriminatorConfig(
             config.global_size, config.local_size, config.discriminator_width, config.use_global, config.use_local,
-            config.discriminator_norm, config.discriminator_antialias, config.discriminator_hole,
+            config.discriminator_norm, config.discriminator_antialias, config.discriminator_hole, config.discriminator_patches,
         ))
     if state is not None:
         completion.load_state_dict(state["completion"])
@@ -495,7 +495,7 @@ def _write_samples(run: RunFolder, networks: Networks, validation: dict, iterati
     discriminator that overfits the training photos scores held-out real photos low."""
     from glcic.masks import hole_box, local_patch_box
     from glcic.models.completion import composite, network_input
-    from glcic.training.phases import discriminator_logits
+    from glcic.training.phases import discriminator_logits, paired_accuracy
 
     completion = unwrap(networks.completion)
     completion.eval()  # what the exported model will do: running batch-norm statistics
@@ -516,4 +516,4 @@ def _write_samples(run: RunFolder, networks: Networks, validation: dict, iterati
     discriminator.train()
     # the same boxes for both, so only the hole's content differs; paired: the share of photos scored above their completion
     return {"validation_real_score": round(torch.sigmoid(real).mean().item(), 5), "validation_fake_score": round(torch.sigmoid(fake).mean().item(), 5),
-            "validation_paired_accuracy": round((real > fake).float().mean().item(), 5)}
+            "validation_paired_accuracy": round(paired_accuracy(real, fake), 5)}

@@ -142,6 +142,13 @@ def real_and_fake_logits(discriminator: torch.nn.Module, batch: Batch, composite
     return real, discriminator_logits(discriminator, composite, batch.hole_patch, config, hole=batch.hole).float()
 
 
+def paired_accuracy(real: torch.Tensor, fake: torch.Tensor) -> float:
+    """The share of real images (or, with a patch discriminator, of cells) scored above their own
+    completion, among those scored differently: a cell that sees no hole scores the two alike."""
+    decided = real != fake
+    return ((real > fake) & decided).sum().item() / max(int(decided.sum().item()), 1)
+
+
 def complete_batch(completion: torch.nn.Module, batch: Batch, networks: Networks) -> tuple[torch.Tensor, torch.Tensor]:
     """C(x, M_c) in float32 and the composite x * (1 - M_c) + C(x) * M_c that the discriminators see."""
     output = completion(network_input(batch.image, batch.hole, networks.mean_pixel)).float()  # (B, 3, S, S)
@@ -178,7 +185,7 @@ def discriminator_update(networks: Networks, batch: Batch, composite: torch.Tens
         "real_score": torch.sigmoid(real).mean().item(),  # D's mean probability that a real image is real
         "fake_score": torch.sigmoid(fake).mean().item(),  # ... and that a completion is real
         # the judge's question, pair by pair: the share of real images scored above their own completion
-        "paired_accuracy": (real > fake).float().mean().item(),
+        "paired_accuracy": paired_accuracy(real, fake),
     }
 
 
