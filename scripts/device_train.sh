@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The joint phase on a lent GPU machine, in one call (docs/adversarial.md, "On a GPU").
 #
-# Here, once:   make device-photos          # data/device-photos: train + validation, 12 MiB
+# Here, once:   make device-photos          # data/device-photos: train + validation, 15 MiB
 # Device call:  run(command="bash scripts/device_train.sh 480 --generator-loss relativistic",
 #                   carry=["data/device-photos"], timeout_s=590)
 #

@@ -19,7 +19,7 @@ SHORT_SIDE = 384
 def main() -> int:
     import cv2
 
-    from glcic.image_io import read_image
+    from glcic.image_io import list_images, read_image, write_image
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("photos", type=Path, help="the photo set of `make photos`")
@@ -33,13 +33,13 @@ def main() -> int:
     for split in SPLITS:
         folder = args.output / split
         folder.mkdir(parents=True)
-        for path in sorted((args.photos / split).iterdir()):
+        for path in list_images(args.photos / split):
             image = read_image(path)  # RGB uint8
             scale = min(1.0, args.short_side / min(image.shape[:2]))
             if scale < 1:
                 image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
             target = folder / (path.stem + ".jpg")
-            cv2.imwrite(str(target), cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 90])
+            write_image(target, image, quality=90)
             total += target.stat().st_size
             count += 1
     print(f"wrote {count} photos to {args.output} ({total / 2**20:.1f} MiB)")
