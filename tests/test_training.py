@@ -900,3 +900,52 @@ def test_a_discriminator_that_sees_the_hole_trains_and_resumes_exactly_with_rand
     a, b = load_checkpoint(straight), load_checkpoint(interrupted)
     assert a["discriminator"]["local_discriminator.features.0.weight"].shape[1] == 4
     assert all(torch.equal(a[part][k], b[part][k]) for part in ("completion", "discriminator") for k in a[part])
+
+
+def test_the_gradient_penalty_is_the_squared_norm_of_the_discriminators_input_gradient():
+    from glcic.losses import gradient_penalty
+
+    weights = torch.tensor([[1.0, -2.0], [0.5, 3.0]])  # a linear discriminator: its gradient is these weights
+    images = torch.rand(2, 1, 2, 2, requires_grad=True)
+    logits = (images * weights).flatten(1).sum(dim=1, keepdim=True)
+    assert gradient_penalty(logits, images).item() == pytest.approx(1 + 4 + 0.25 + 9)
+    scale = torch.tensor(2.0, requires_grad=True)  # the penalty can itself be minimised: 4 x 14.25 in scale^2
+    (gradient,) = torch.autograd.grad(gradient_penalty(scale * logits, images), scale)
+    assert gradient.item() == pytest.approx(2 * 2 * 14.25)
+
+
+@pytest.mark.parametrize("batching", ["separate", "mixed"])
+def test_the_gradient_penalty_reaches_the_discriminators_weights_and_nothing_else(photos, batching):
+    from glcic.models.discriminators import ContextDiscriminator, DiscriminatorConfig
+    from glcic.training.phases import Batch, Networks, discriminator_update
+
+    grads = {}
+    for weight in (0.0, 10.0):
+        config = tiny_config(photos, discriminator_hole=True, discriminator_batch=batching, generator_loss="relativistic",
+                             gradient_penalty=weight)
+        torch.manual_seed(0)
+        discriminator = ContextDiscriminator.from_config(DiscriminatorConfig(
+            config.global_size, config.local_size, config.discriminator_width, hole_channel=True))
+        optimizer = torch.optim.SGD(discriminator.parameters(), lr=0.0)  # keeps the gradients, moves nothing
+        networks = Networks(torch.nn.Identity(), discriminator, None, optimizer, config, torch.zeros(1, 3, 1, 1))
+        image, hole = torch.rand(2, 3, 48, 48), torch.zeros(2, 1, 48, 48)
+        hole[:, :, 10:30, 10:30] = 1
+        completed = torch.rand(2, 3, 48, 48, requires_grad=True)  # stands for the completion network's output
+        stats = discriminator_update(networks, Batch(image, hole, [[0, 0], [20, 20]], [[4, 4], [8, 8]]), completed, torch.device("cpu"))
+        assert completed.grad is None and not image.requires_grad  # no gradient leaves the discriminators
+        assert ("r1" in stats and stats["r1"] > 0 and stats["r2"] > 0) == bool(weight)
+        grads[weight] = torch.cat([p.grad.flatten() for p in discriminator.parameters() if p.grad is not None])
+    assert not torch.allclose(grads[0.0], grads[10.0])
+
+
+def test_a_joint_phase_with_the_gradient_penalty_logs_it_and_resumes_exactly(photos, tmp_path):
+    config = tiny_config(photos, discriminators="local", discriminator_hole=True, discriminator_batch="mixed",
+                         generator_loss="relativistic", gradient_penalty=1.0, total_iterations=7, checkpoint_every=100)
+    straight, interrupted = tmp_path / "straight", tmp_path / "interrupted"
+    train(config, straight, progress=False)
+    adversarial = [r for r in metrics(straight) if r["phase"] != "completion"]
+    assert adversarial and all(np.isfinite(r["r1"]) and np.isfinite(r["r2"]) for r in adversarial)
+    train(config, interrupted, stop_after=5, progress=False)
+    train(None, interrupted, resume=True, progress=False)
+    a, b = load_checkpoint(straight), load_checkpoint(interrupted)
+    assert all(torch.equal(a[part][k], b[part][k]) for part in ("completion", "discriminator") for k in a[part])

@@ -31,6 +31,13 @@
   and the completion network on -log sigmoid(D(C(x)) - D(x)). With `--discriminator-hole` the pair
   is the same place with the same hole, so the discriminators learn the realism judge's question
   ("which of the two is the photo?") and the completion network is pushed to win that comparison.
+- `gradient_penalty`: the squared norm of the discriminators' gradient at their inputs (an option,
+  `--gradient-penalty`, not the paper's): R1 at the real images (Mescheder et al. 2018) and R2 at
+  the completed ones, the pair that makes the relativistic loss converge (Huang et al. 2024, "The
+  GAN is dead; long live the GAN!"). A discriminator that ranks pairs right can still have a
+  gradient that points anywhere, mostly at fine, high-frequency directions; the penalty keeps its
+  score smooth near the data, so the completion network is pushed towards photos, not towards
+  whatever pattern the discriminator happens to score higher.
 """
 
 from __future__ import annotations
@@ -165,3 +172,11 @@ def adversarial_loss(fake_logits: torch.Tensor, kind: str = "non_saturating", re
     if kind == "saturating":
         return -F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))  # log(1 - D)
     raise ValueError(f"unknown adversarial loss {kind!r}; choose 'non_saturating', 'saturating' or 'relativistic'")
+
+
+def gradient_penalty(logits: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
+    """The mean over the batch of ||d sum(logits_i) / d inputs_i||^2 (`logits` (B, ...) computed
+    from `inputs` (B, C, H, W), which requires grad), with the graph kept so that the penalty
+    itself can be minimised: R1 when `inputs` are the real images, R2 when they are the completed."""
+    (gradient,) = torch.autograd.grad(logits.sum(), inputs, create_graph=True)
+    return gradient.float().square().flatten(1).sum(dim=1).mean()

@@ -94,6 +94,9 @@ class TrainConfig:
     alpha: float = option(0.0004, "adversarial loss weight", "natural_float")
     generator_loss: str = option("non_saturating", "non_saturating (-log D), saturating (log(1 - D), Eq. 3), or relativistic "
                                  "(both networks on D(x) - D(C(x)) per pair: glcic.losses)", choices=GENERATOR_LOSSES)
+    gradient_penalty: float = option(0.0, "gamma of the discriminators' R1 + R2 penalty, gamma/2 x the squared norm of their "
+                                     "gradient at the real and at the completed images (glcic.losses.gradient_penalty; "
+                                     "0: the paper)", "natural_float")
     balance_gradients: bool = option(False, "scale the adversarial term so its gradient norm is --balance-ratio times the MSE's")
     balance_ratio: float = option(1.0, "with --balance-gradients: |grad adversarial| / |grad MSE|", "positive_float")
     grid_weight: float = option(0.0, "joint phase: weight of a penalty on fill patterns locked to the pixel grid "

@@ -65,7 +65,7 @@ def model_config_for(config, iteration: int, phase: str, training_images: int | 
             "augment": config.augment,
             "joint_phase": {name: getattr(config, name) for name in (
                 "discriminator_norm", "discriminator_batch", "discriminator_shift", "discriminator_hole", "discriminator_patches", "discriminator_antialias",
-                "freeze_upsampling", "discriminator_learning_rate", "balance_gradients", "balance_ratio", "generator_loss",
+                "freeze_upsampling", "discriminator_learning_rate", "gradient_penalty", "balance_gradients", "balance_ratio", "generator_loss",
                 "grid_weight", "grid_tile", "feature_matching", "style_weight", "reconstruction_blur")}
             if config.adversarial and phase == "joint" else None,
         },

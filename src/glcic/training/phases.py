@@ -18,13 +18,13 @@ discriminators with `requires_grad` off, and every step starts with `zero_grad(s
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 import torch.nn.functional as F
 
 from glcic.devices import autocast
-from glcic.losses import RECONSTRUCTION_LOSSES, adversarial_loss, discriminator_loss, feature_matching, grid_prior, low_pass
+from glcic.losses import RECONSTRUCTION_LOSSES, adversarial_loss, discriminator_loss, feature_matching, gradient_penalty, grid_prior, low_pass
 from glcic.models.completion import composite, network_input
 from glcic.style import filter_bank, style_loss
 
@@ -175,13 +175,22 @@ def discriminator_update(networks: Networks, batch: Batch, composite: torch.Tens
     discriminator, config = networks.discriminator, networks.config
     discriminator.train()
     networks.discriminator_optimizer.zero_grad(set_to_none=True)
+    completed = composite.detach()
+    if config.gradient_penalty:  # the penalty differentiates the logits with respect to both inputs
+        batch = replace(batch, image=batch.image.detach().requires_grad_(True))
+        completed.requires_grad_(True)
     with networks.autocast(device):
-        real, fake = real_and_fake_logits(discriminator, batch, composite.detach(), config)
-    loss = discriminator_loss(real, fake, config.generator_loss)
+        real, fake = real_and_fake_logits(discriminator, batch, completed, config)
+    classification = loss = discriminator_loss(real, fake, config.generator_loss)
+    penalties = {}
+    if config.gradient_penalty:
+        penalties = {"r1": gradient_penalty(real, batch.image), "r2": gradient_penalty(fake, completed)}
+        loss = classification + config.gradient_penalty / 2 * (penalties["r1"] + penalties["r2"])
     loss.backward()
     networks.discriminator_optimizer.step()
     return {
-        "discriminator": loss.item(),
+        **{name: value.item() for name, value in penalties.items()},
+        "discriminator": classification.item(),  # without the gradient penalty, comparable across runs
         "real_score": torch.sigmoid(real).mean().item(),  # D's mean probability that a real image is real
         "fake_score": torch.sigmoid(fake).mean().item(),  # ... and that a completion is real
         # the judge's question, pair by pair: the share of real images scored above their own completion
