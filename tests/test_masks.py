@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from glcic.masks import Box, hole_box, list_hole_samplers, local_patch_box, make_hole_sampler, random_patch_box
+from glcic.masks import Box, hole_box, list_hole_samplers, local_patch_box, make_hole_sampler, pixel_patch_box, random_patch_box
 
 SIZES = [(256, 256), (128, 128), (160, 200), (300, 180)]
 
@@ -102,6 +102,33 @@ def test_local_patch_box_is_centred_on_the_hole_and_inside_the_image(seed):
 def test_local_patch_box_is_clamped_at_the_corner():
     assert local_patch_box(Box(0, 0, 10, 10), 128, 256, 256) == Box(0, 0, 128, 128)
     assert local_patch_box(Box(250, 250, 6, 6), 128, 256, 256) == Box(128, 128, 128, 128)
+
+
+def test_pixel_patch_box_keeps_a_hole_that_fits_centred_and_draws_nothing():
+    mask = np.zeros((128, 128), bool)
+    mask[10:60, 70:120] = True
+    rng = np.random.default_rng(0)
+    assert pixel_patch_box(mask, 64, rng) == local_patch_box(hole_box(mask), 64, 128, 128)
+    assert rng.integers(1 << 30) == np.random.default_rng(0).integers(1 << 30)  # no draw was taken
+
+
+def test_pixel_patch_box_judges_every_part_of_a_hole_larger_than_the_box():
+    # two squares in opposite corners: the centred box covers neither; boxes on random hole pixels
+    # hold a hole pixel every time and, over the draws, cover all of them
+    mask = np.zeros((128, 128), bool)
+    mask[2:18, 2:18] = mask[110:126, 110:126] = True
+    centred = local_patch_box(hole_box(mask), 64, 128, 128)
+    assert not mask[centred.slices()].any()
+    rng = np.random.default_rng(1)
+    covered = np.zeros_like(mask)
+    for _ in range(40):
+        box = pixel_patch_box(mask, 64, rng)
+        assert box.height == box.width == 64 and 0 <= box.top <= 64 and 0 <= box.left <= 64
+        assert mask[box.slices()].any()
+        covered[box.slices()] = True
+    assert covered[mask].all()
+    again = np.random.default_rng(1)
+    assert pixel_patch_box(mask, 64, again) == pixel_patch_box(mask, 64, np.random.default_rng(1))
 
 
 def test_random_patch_box_is_deterministic_and_inside():

@@ -423,6 +423,27 @@ def test_samples_follow_the_paper_and_depend_only_on_seed_epoch_and_index(photos
             assert 0 <= real_top <= 24 and 0 <= real_left <= 24
 
 
+def test_local_box_pixel_moves_the_box_only_for_holes_that_do_not_fit(photos):
+    from glcic.data import TrainingImages, scan_images
+
+    paths, _ = scan_images(photos, 24)
+    config = tiny_config(photos, hole_sampler="free_form", hole_min=4, hole_max=8)
+    centred = TrainingImages(paths, config.data_config(), seed=3)
+    moved = TrainingImages(paths, config.replace(local_box="pixel").data_config(), seed=3)
+    differ = 0
+    for index in range(len(paths)):
+        a, b = centred[(0, index)], moved[(0, index)]
+        assert all(torch.equal(a[k], b[k]) for k in a if k != "hole_patch")  # same crop, hole and real box
+        hole = b["hole"][0].numpy().astype(bool)
+        top, left = b["hole_patch"].tolist()
+        assert hole[top:top + 24, left:left + 24].any()
+        rows, cols = np.nonzero(hole)
+        if np.ptp(rows) < 24 and np.ptp(cols) < 24:
+            assert torch.equal(a["hole_patch"], b["hole_patch"])
+        differ += not torch.equal(a["hole_patch"], b["hole_patch"])
+    assert differ  # strokes across a 48 px crop do not all fit in 24 px
+
+
 def test_an_image_that_fails_to_decode_is_replaced_and_counted(tmp_path):
     from glcic.data import TrainingImages, scan_images
 

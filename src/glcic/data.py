@@ -4,7 +4,8 @@ Every photo under a folder (searched recursively) is a training image. Each time
 smallest edge is resized to a random value in [resize_min, resize_max] (paper: [256, 384]), a random
 image_size x image_size crop is taken (paper: 256), and one hole is drawn for it (paper: a rectangle
 with sides in [96, 128]). The sample also carries its local discriminator boxes: one centred on its
-own hole (M_c) and one placed at random for the real image (M_d).
+own hole (M_c; with `local_box="pixel"`, when the hole does not fit in it, on one of its pixels
+drawn at random) and one placed at random for the real image (M_d).
 
 Randomness: a sample is a pure function of (seed, epoch, index), so it does not depend on which
 worker made it, and a resumed run sees exactly the samples an uninterrupted run would have seen.
@@ -28,7 +29,7 @@ import torch
 from torch.utils.data import Dataset, DistributedSampler
 
 from glcic.image_io import list_images, read_photo, resize_short_side
-from glcic.masks import hole_box, local_patch_box, make_hole_sampler, mixed_weights, random_patch_box
+from glcic.masks import hole_box, local_patch_box, make_hole_sampler, mixed_weights, pixel_patch_box, random_patch_box
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class DataConfig:
     hole_min: int
     hole_max: int
     local_size: int  # the local discriminator's box, centred on the hole
+    local_box: str = "hole"  # "hole": centred on the hole's box (the paper); "pixel": see masks.pixel_patch_box
     augment: bool = False  # mirror images and jitter colours mildly
     stroke_share: float = 0.4  # the `mixed` sampler's share of brush strokes
 
@@ -125,8 +127,11 @@ class TrainingImages(Dataset):
             crop = augment(crop, rng)
         crop = np.ascontiguousarray(crop)
         hole = self.hole_sampler(size, size, rng)  # (S, S) bool: M_c
-        hole_patch = local_patch_box(hole_box(hole), self.config.local_size, size, size)
         real_patch = random_patch_box(self.config.local_size, size, size, rng)  # M_d
+        if self.config.local_box == "pixel":
+            hole_patch = pixel_patch_box(hole, self.config.local_size, rng)
+        else:
+            hole_patch = local_patch_box(hole_box(hole), self.config.local_size, size, size)
         return {
             "image": torch.from_numpy(crop).permute(2, 0, 1).contiguous(),  # (3, S, S) uint8
             "hole": torch.from_numpy(hole[None].astype(np.uint8)),  # (1, S, S)

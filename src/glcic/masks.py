@@ -16,7 +16,9 @@ rectangles and blobs, the centre square's side (`hole_max`), the brush range of 
 them each falls back to its own default (strokes then scale with the image).
 
 `local_patch_box` gives the fixed-size box of the local discriminator, centred on a hole and clamped
-inside the image.
+inside the image; `pixel_patch_box` centres it on one hole pixel drawn at random instead when the
+hole does not fit in it, so that a hole larger than the box (a long stroke, two blobs far apart) is
+judged part by part over the iterations rather than only around its bounding box's centre.
 """
 
 from __future__ import annotations
@@ -262,6 +264,20 @@ def local_patch_box(hole: Box, size: int, height: int, width: int) -> Box:
     top = min(max(round(center_y - size / 2), 0), height - size)
     left = min(max(round(center_x - size / 2), 0), width - size)
     return Box(top, left, size, size)
+
+
+def pixel_patch_box(mask: np.ndarray, size: int, rng: np.random.Generator) -> Box:
+    """The local box for a (H, W) mask that a `size` x `size` box may not cover: centred on the hole
+    (`local_patch_box`) when the hole's bounding box fits in it, else centred on one hole pixel drawn
+    uniformly (shifted as little as needed to lie inside the image), so that every part of a hole
+    larger than the box is judged in turn. Draws from `rng` only in the second case."""
+    height, width = mask.shape
+    box = hole_box(mask)
+    if box.height <= size and box.width <= size:
+        return local_patch_box(box, size, height, width)
+    pixels = np.flatnonzero(mask)
+    row, col = divmod(int(pixels[rng.integers(pixels.size)]), width)
+    return local_patch_box(Box(row, col, 1, 1), size, height, width)
 
 
 def random_patch_box(size: int, height: int, width: int, rng: np.random.Generator) -> Box:

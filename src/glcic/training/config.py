@@ -30,6 +30,7 @@ GENERATOR_LOSSES = ("non_saturating", "saturating", "relativistic")
 RECONSTRUCTION_LOSSES = ("mse", "l1")  # glcic.losses.RECONSTRUCTION_LOSSES (not imported here: it loads torch)
 DISCRIMINATOR_CHOICES = ("both", "global", "local", "none")  # Fig. 6 ablation
 DISCRIMINATOR_BATCHES = ("separate", "mixed")
+LOCAL_BOXES = ("hole", "pixel")
 
 
 def _hole_sampler_names() -> list[str]:
@@ -67,6 +68,9 @@ class TrainConfig:
     width: float = option(1.0, "completion network channel multiplier (1 = Table 2)", "width")
     discriminator_width: float = option(1.0, "context discriminators' channel multiplier", "width")
     local_size: int = option(128, "local discriminator patch side, px, centred on each hole", "side")
+    local_box: str = option("hole", "where the local patch goes: centred on the hole's bounding box (the paper), or, for a hole "
+                            "that does not fit in it, on a hole pixel drawn at random, so that every part is judged in turn",
+                            choices=LOCAL_BOXES)
     global_size: int = option(256, "side the whole image is resized to for the global discriminator, px", "side")
     freeze_upsampling: bool = option(False, "keep the completion network's transposed convolutions fixed (fine-tuning against "
                                      "the discriminators: they are what grows a pixel grid)")
