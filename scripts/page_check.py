@@ -1,12 +1,12 @@
 """The check a user makes in the page, made the same way for every candidate model: fixed brush
 strokes over texture in the example photos (rock, foliage, wood grain, grass), completed as
 `glcic complete` does, the strokes' surroundings cut out side by side at 100 %, and each fill's
-detail ratio and grid index printed (the same metrics as `glcic evaluate`).
+detail ratio, grid index and block index printed (the same metrics as `glcic evaluate`).
 
     python scripts/page_check.py accurate RUN/snapshots/iteration_0003250.safetensors -o check.png
     python scripts/page_check.py accurate --texture -o check.png    # each model also with --texture
 
-A candidate that adds detail passes only if its grid index stays near the photo's own and the
+A candidate that adds detail passes only if its grid and block indices stay near the photo's own and the
 sheet, looked at, shows no stripes, blocks or casts.
 """
 
@@ -42,7 +42,7 @@ def main() -> int:
     import cv2
 
     import glcic
-    from glcic.evaluation.metrics import detail, grid
+    from glcic.evaluation.metrics import blocks, detail, grid
     from glcic.image_io import read_image, write_image
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -54,7 +54,7 @@ def main() -> int:
     models = [(model, False) for model in loaded] + ([(model, True) for model in loaded] if args.texture else [])
     names = list(args.models) + ([f"{name} --texture" for name in args.models] if args.texture else [])
     rows = []
-    print("photo, stroke | " + " | ".join(f"{Path(name).stem}: detail / grid" for name in names) + " | photo's grid")
+    print("photo, stroke | " + " | ".join(f"{Path(name).stem}: detail / grid / blocks" for name in names) + " | photo's grid / blocks")
     for photo, strokes in STROKES.items():
         image = read_image(ROOT / "examples" / "images" / photo)
         for index, stroke in enumerate(strokes):
@@ -69,8 +69,8 @@ def main() -> int:
             tiles = [shown] + fills + [image]
             row = np.concatenate([np.pad(t[top:bottom, left:right], ((2, 2), (2, 2), (0, 0)), constant_values=255) for t in tiles], axis=1)
             rows.append(row)
-            cells = " | ".join(f"{detail(image, fill, hole):.3f} / {grid(image, fill, hole):.3f}" for fill in fills)
-            print(f"{photo}, {index} | {cells} | {grid(image, image, hole):.3f}")
+            cells = " | ".join(f"{detail(image, fill, hole):.3f} / {grid(image, fill, hole):.3f} / {blocks(image, fill, hole):.3f}" for fill in fills)
+            print(f"{photo}, {index} | {cells} | {grid(image, image, hole):.3f} / {blocks(image, image, hole):.3f}")
     width = max(r.shape[1] for r in rows)
     sheet = np.concatenate([np.pad(r, ((0, 0), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in rows], axis=0)
     write_image(args.output, sheet)

@@ -108,6 +108,19 @@ def test_the_patches_of_a_pair_sit_on_its_hole_at_the_same_places_for_every_comp
     assert (patches[:, 3].reshape(8, -1).max(axis=1) == 1).all()  # each patch holds part of the hole
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_the_block_index_sees_the_checkerboard_of_8_px_squares_that_the_grid_index_misses(seed):
+    from glcic.evaluation.metrics import blocks, grid
+
+    image = textured(seed)
+    hole = box_mask(96, 96, (16, 16, 64, 64))
+    squares = image.astype(np.int16)  # what the joint phase grows on the rock stroke: 8 px squares, light and dark
+    squares += ((np.add.outer(np.arange(96) // 8, np.arange(96) // 8) % 2) * 2 - 1)[:, :, None].astype(np.int16) * 12
+    squares = np.clip(squares, 0, 255).astype(np.uint8)
+    assert grid(image, squares, hole) < 0.2  # modulo 8, rows r and r + 8 cancel
+    assert blocks(image, squares, hole) > max(0.45, 2 * blocks(image, image, hole))
+
+
 def test_the_grid_index_sees_stripes_locked_to_the_pixel_grid_and_not_texture():
     from glcic.evaluation.metrics import grid
 

@@ -281,10 +281,30 @@ def test_the_tiled_grid_prior_sees_blocks_whose_polarity_changes_across_the_hole
     assert grid_prior(patterned, hole) < 0.05  # over the whole hole the squares cancel
     assert grid_prior(patterned, hole, tile=32) > 0.5
     assert grid_prior(texture, hole, tile=32) < 0.05
-    with pytest.raises(ValueError, match="multiple of 8"):
+    with pytest.raises(ValueError, match="multiple of its period"):
         grid_prior(texture, hole, tile=12)
     with pytest.raises(ValueError, match="grid_tile"):
         tiny_config(Path("."), grid_tile=12)
+
+
+def test_the_grid_prior_of_period_16_sees_the_checkerboard_of_8_px_squares_that_period_8_misses():
+    from glcic.losses import grid_prior
+
+    rng = np.random.default_rng(4)
+    texture = torch.from_numpy(rng.uniform(0.3, 0.7, (2, 3, 64, 64))).float() * 0.2 + 0.4
+    hole = torch.ones(2, 1, 64, 64)
+    rows, columns = torch.meshgrid(torch.arange(64), torch.arange(64), indexing="ij")
+    squares = ((rows // 8 + columns // 8) % 2).float() * 2 - 1  # what the joint phase grows on the rock stroke
+    patterned = texture + squares * 0.05
+    assert grid_prior(patterned, hole) < 0.05 and grid_prior(patterned, hole, tile=32) < 0.05  # modulo 8 it cancels
+    assert grid_prior(patterned, hole, period=16) > 0.3 and grid_prior(patterned, hole, tile=32, period=16) > 0.3
+    assert grid_prior(texture, hole, period=16) < 0.05 and grid_prior(texture, hole, tile=32, period=16) < 0.05
+    with pytest.raises(ValueError, match="period"):
+        grid_prior(texture, hole, period=12)
+    with pytest.raises(ValueError, match="multiple of grid_period"):
+        tiny_config(Path("."), grid_period=16, grid_tile=24)
+    with pytest.raises(ValueError, match="grid_period must be 8 or 16"):
+        tiny_config(Path("."), grid_period=4)
 
 
 def test_feature_matching_is_zero_for_the_original_and_grows_as_the_fill_is_blurred():

@@ -68,6 +68,7 @@ RECONSTRUCTION_LOSSES = {"mse": weighted_mse, "l1": weighted_l1}
 
 GRID_PERIOD = 8  # px: 2 and 4 from the transposed convolutions, 8 from the quarter-resolution middle
 GRID_SIGMA = 2.0  # px: the high-pass, as in glcic.evaluation.metrics.grid
+GRID_PERIODS = (8, 16)  # 16: the checkerboard of 8 px squares the joint phase grows (glcic.evaluation.metrics.blocks)
 
 
 def _gaussian_blur(grey: torch.Tensor, sigma: float) -> torch.Tensor:
@@ -95,7 +96,7 @@ def feature_matching(fake_maps: list[torch.Tensor], real_maps: list[torch.Tensor
     return torch.stack(terms).mean()
 
 
-def grid_prior(prediction: torch.Tensor, hole: torch.Tensor, tile: int = 0) -> torch.Tensor:
+def grid_prior(prediction: torch.Tensor, hole: torch.Tensor, tile: int = 0, period: int = GRID_PERIOD) -> torch.Tensor:
     """The share of the hole's fine detail that is locked to the pixel grid, per sample, averaged.
 
     The grey levels' high-pass residual (minus a Gaussian blur of GRID_SIGMA px) is averaged over
@@ -108,16 +109,20 @@ def grid_prior(prediction: torch.Tensor, hole: torch.Tensor, tile: int = 0) -> t
 
     With `tile` (px, a multiple of GRID_PERIOD) the share is taken in each tile x tile square of the
     hole and the squares' shares averaged, weighted by their hole pixels: a pattern whose polarity
-    changes across the hole (the 8 px blocks of the dilated middle's four sub-lattices, which
-    average out over a whole hole) counts where it is. prediction (B, 3, H, W); hole (B, 1, H, W)."""
+    changes across the hole counts where it is. With `period` 16 (and a high-pass of period / 4 px)
+    the phases are modulo 16: a checkerboard of 8 px squares, which modulo 8 cancels out (rows r and
+    r + 8 have opposite signs), counts too; 16 includes every pattern 8 sees.
+    prediction (B, 3, H, W); hole (B, 1, H, W)."""
+    if period not in GRID_PERIODS:
+        raise ValueError(f"the grid prior's period must be one of {GRID_PERIODS} px, got {period}")
     grey = prediction.float().mean(dim=1, keepdim=True)
-    residual = grey - _gaussian_blur(grey, GRID_SIGMA)
+    residual = grey - _gaussian_blur(grey, GRID_SIGMA * period / GRID_PERIOD)
     hole = hole.float()
     if tile:
-        if tile % GRID_PERIOD:
-            raise ValueError(f"the grid prior's tile must be a multiple of {GRID_PERIOD} px, got {tile}")
+        if tile % period:
+            raise ValueError(f"the grid prior's tile must be a multiple of its period ({period} px), got {tile}")
         residual, hole = _tiles(residual, tile), _tiles(hole, tile)
-    shares = _locked_share(residual, hole)
+    shares = _locked_share(residual, hole, period)
     area = hole.sum(dim=(1, 2, 3))
     return (shares * area).sum() / area.sum().clamp_min(1) if tile else shares.mean()
 
@@ -130,9 +135,8 @@ def _tiles(images: torch.Tensor, tile: int) -> torch.Tensor:
     return images.permute(0, 1, 3, 2, 4).reshape(batch * rows * columns, 1, tile, tile)
 
 
-def _locked_share(residual: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
-    """(B,) the excess spread of the phase means of `residual` in `hole`, over its mean square."""
-    p = GRID_PERIOD
+def _locked_share(residual: torch.Tensor, hole: torch.Tensor, p: int = GRID_PERIOD) -> torch.Tensor:
+    """(B,) the excess spread of the phase means (modulo `p`) of `residual` in `hole`, over its mean square."""
     batch, _, height, width = residual.shape
     height, width = height - height % p, width - width % p
     hole = hole[..., :height, :width]

@@ -107,6 +107,8 @@ class TrainConfig:
                                 "(glcic.losses.grid_prior; 0: the paper)", "natural_float")
     grid_tile: int = option(0, "with --grid-weight: take the grid prior in squares of this many px (a multiple of 8) "
                             "so that a pattern whose polarity changes across the hole counts (0: the whole hole)", "natural_int")
+    grid_period: int = option(8, "with --grid-weight: the pattern's period, px: 8 (stripes and 8 px grids) or 16 (also the "
+                              "checkerboard of 8 px squares; docs/adversarial.md, section 10)", "positive_int")
     feature_matching: float = option(0.0, "joint phase: weight of the distance between the local discriminator's features of "
                                      "each completed patch and of the original's (glcic.losses.feature_matching; 0: the paper)",
                                      "natural_float")
@@ -156,8 +158,11 @@ class TrainConfig:
             )
         if self.discriminator_patches and self.discriminators != "local":
             raise ValueError(f"discriminator_patches needs discriminators='local' (the patch discriminator runs alone), got {self.discriminators!r}")
-        if self.grid_tile % 8 or self.grid_tile > self.image_size:
-            raise ValueError(f"grid_tile must be a multiple of 8 px no larger than image_size ({self.image_size}), got {self.grid_tile}")
+        if self.grid_period not in (8, 16):
+            raise ValueError(f"grid_period must be 8 or 16 px, got {self.grid_period}")
+        if self.grid_tile % self.grid_period or self.grid_tile > self.image_size:
+            raise ValueError(f"grid_tile must be a multiple of grid_period ({self.grid_period} px) no larger than image_size "
+                             f"({self.image_size}), got {self.grid_tile}")
         if self.mean_pixel is not None:
             object.__setattr__(self, "mean_pixel", checked_mean_pixel(self.mean_pixel))
 

@@ -240,7 +240,7 @@ def completion_update(networks: Networks, batch: Batch, output: torch.Tensor, co
             stats["adversarial_weight"] = weight
         loss = reconstruction + weight * adversarial
         if config.grid_weight:
-            grid = grid_prior(output, batch.hole, config.grid_tile)
+            grid = grid_prior(output, batch.hole, config.grid_tile, config.grid_period)
             loss = loss + config.grid_weight * grid
             stats["grid"] = grid.item()
         if config.feature_matching and config.use_local:
