@@ -31,6 +31,7 @@ RECONSTRUCTION_LOSSES = ("mse", "l1")  # glcic.losses.RECONSTRUCTION_LOSSES (not
 DISCRIMINATOR_CHOICES = ("both", "global", "local", "none")  # Fig. 6 ablation
 DISCRIMINATOR_BATCHES = ("separate", "mixed")
 LOCAL_BOXES = ("hole", "pixel")
+GRID_PERIODS = (8, 16)  # glcic.losses.GRID_PERIODS (not imported here: it loads torch)
 
 
 def _hole_sampler_names() -> list[str]:
@@ -158,7 +159,7 @@ class TrainConfig:
             )
         if self.discriminator_patches and self.discriminators != "local":
             raise ValueError(f"discriminator_patches needs discriminators='local' (the patch discriminator runs alone), got {self.discriminators!r}")
-        if self.grid_period not in (8, 16):
+        if self.grid_period not in GRID_PERIODS:
             raise ValueError(f"grid_period must be 8 or 16 px, got {self.grid_period}")
         if self.grid_tile % self.grid_period or self.grid_tile > self.image_size:
             raise ValueError(f"grid_tile must be a multiple of grid_period ({self.grid_period} px) no larger than image_size "
