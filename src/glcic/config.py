@@ -59,6 +59,7 @@ def check_hole_range(hole_min, hole_max, largest: int = MAX_SIDE, largest_name: 
 class ModelConfig:
     architecture: str = "CompletionNetwork"  # the only one so far; kept so files say what they hold
     width: float = 1.0  # channel multiplier; 1.0 is Table 2 (6,072,131 parameters)
+    noise: int = 0  # decoder layers with a noise input (glcic.models.completion.NoiseInjection); 0 is Table 2
     mean_pixel: tuple[float, float, float] = (0.5, 0.5, 0.5)  # RGB in [0, 1]; holes are filled with it
     image_size: int = 256  # training crop side (paper: 256)
     hole_sampler: str = "rectangle"  # holes seen in training (see glcic.masks)
@@ -72,6 +73,8 @@ class ModelConfig:
             raise ValueError(f"unknown architecture {self.architecture!r}; expected 'CompletionNetwork'")
         if not (isinstance(self.width, (int, float)) and not isinstance(self.width, bool) and 0 < self.width <= MAX_WIDTH):
             raise ValueError(f"width must be a number in (0, {MAX_WIDTH}], got {self.width!r}")
+        if not (isinstance(self.noise, int) and not isinstance(self.noise, bool) and 0 <= self.noise <= 4):
+            raise ValueError(f"noise must be a whole number of decoder layers in 0-4, got {str(self.noise)[:20]}")
         object.__setattr__(self, "mean_pixel", checked_mean_pixel(self.mean_pixel))
         check_hole_range(self.hole_min, self.hole_max)
         if not (isinstance(self.image_size, int) and 0 < self.image_size <= MAX_SIDE):

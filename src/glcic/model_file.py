@@ -36,6 +36,8 @@ def save_model(
 
     if round(network.width, 6) != round(config.width, 6):
         raise ValueError(f"network width {network.width} does not match config width {config.width}")
+    if network.noise != config.noise:
+        raise ValueError(f"network has {network.noise} noise layers, its config says {config.noise}")
     tensors = {
         name: (t.detach().to("cpu", dtype) if t.is_floating_point() else t.detach().cpu()).contiguous()
         for name, t in network.state_dict().items()
@@ -91,12 +93,12 @@ def check_tensors(tensors: dict[str, torch.Tensor]) -> str | None:
 def load_network(path: str | os.PathLike) -> tuple[CompletionNetwork, ModelConfig]:
     """The trainable `CompletionNetwork` (float32, CPU, train mode) and config stored in a model file."""
     tensors, config = read_model_file(path)
-    network = CompletionNetwork(width=config.width)
+    network = CompletionNetwork(width=config.width, noise=config.noise)
     expected = network.state_dict()
     missing, unexpected = sorted(set(expected) - set(tensors)), sorted(set(tensors) - set(expected))
     if missing or unexpected:
         raise ModelFileError(
-            f"{path} does not match a CompletionNetwork of width {config.width}: "
+            f"{path} does not match a CompletionNetwork of width {config.width} with {config.noise} noise layers: "
             f"missing {missing[:5]}{'...' if len(missing) > 5 else ''}, unexpected {unexpected[:5]}"
         )
     wrong = [n for n, t in tensors.items() if t.shape != expected[n].shape]

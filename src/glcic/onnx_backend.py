@@ -50,7 +50,7 @@ def onnx_bytes(network: torch.nn.Module, config: ModelConfig) -> bytes:
     axes = {0: "batch", 2: "height", 3: "width"}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
-        torch.onnx.export(fused, (torch.zeros(1, 4, 64, 64),), buffer, input_names=["input"], output_names=["output"],
+        torch.onnx.export(fused, (torch.zeros(1, 4 + config.noise, 64, 64),), buffer, input_names=["input"], output_names=["output"],
                           dynamic_axes={"input": axes, "output": axes}, opset_version=OPSET, dynamo=False)
     graph = onnx.load_from_string(buffer.getvalue())
     entry = graph.metadata_props.add()
@@ -72,7 +72,7 @@ def calibration_photos(folder: str | os.PathLike) -> list[np.ndarray]:
 
 
 def calibration_inputs(config: ModelConfig, photos: list[np.ndarray], count: int = 16, size: int = 256, seed: int = 0) -> list[np.ndarray]:
-    """(1, 4, size, size) network inputs from photos, with holes of the model's training sampler."""
+    """(1, 4 + noise layers, size, size) network inputs from photos, with holes of the model's training sampler."""
     from glcic.image_io import resize_short_side
     from glcic.masks import make_hole_sampler
     from glcic.models.completion import network_input
@@ -86,7 +86,8 @@ def calibration_inputs(config: ModelConfig, photos: list[np.ndarray], count: int
         top, left = (int(rng.integers(0, photo.shape[i] - size + 1)) for i in (0, 1))
         rgb = torch.from_numpy(photo[top : top + size, left : left + size].astype(np.float32) / 255).permute(2, 0, 1)[None]
         hole = torch.from_numpy(sampler(size, size, rng).astype(np.float32))[None, None]
-        inputs.append(network_input(rgb, hole, mean).numpy())
+        noise = torch.from_numpy(np.stack([rng.standard_normal((size, size), dtype=np.float32) for _ in range(config.noise)]))[None] if config.noise else None
+        inputs.append(network_input(rgb, hole, mean, noise).numpy())
     return inputs
 
 
@@ -146,8 +147,9 @@ def read_onnx_file(source: Path) -> tuple[bytes, ModelConfig, bool]:
     return graph.SerializeToString(), config, quantized
 
 
-def make_session(graph: bytes, device: torch.device, source: Path):
-    """An onnxruntime session of `graph` on `device`, checked to be a completion network (`_check_session`)."""
+def make_session(graph: bytes, device: torch.device, source: Path, channels: int = 4):
+    """An onnxruntime session of `graph` on `device`, checked to be a completion network taking
+    `channels` input channels (4, plus one per noise layer; `_check_session`)."""
     _, onnxruntime = _require()
     providers = ["CUDAExecutionProvider", "CPUExecutionProvider"] if device.type == "cuda" else ["CPUExecutionProvider"]
     options = onnxruntime.SessionOptions()
@@ -156,24 +158,25 @@ def make_session(graph: bytes, device: torch.device, source: Path):
         session = onnxruntime.InferenceSession(graph, options, providers=providers)
     except Exception as error:  # noqa: BLE001 - onnxruntime refuses broken graphs in many ways
         raise ModelFileError(f"{source} is not a graph ONNX Runtime can run ({type(error).__name__})") from None
-    _check_session(session, source)
+    _check_session(session, source, channels)
     return session
 
 
 PROBE_SIDE = 32  # px: the side of the probe a loaded graph must complete like a completion network
 
 
-def _check_session(session, source: Path) -> None:
-    """A graph is a completion network only if it takes `input` with 4 channels and gives one output
+def _check_session(session, source: Path, channels: int = 4) -> None:
+    """A graph is a completion network only if it takes `input` with `channels` channels and gives one output
     with 3 channels at the same height and width, finite, in [0, 1]: checked on a probe at load, so
     that `glcic serve` refuses such a file before it listens."""
     inputs, outputs = session.get_inputs(), session.get_outputs()
     if [i.name for i in inputs] != ["input"] or len(outputs) != 1:
         raise ModelFileError(f"{source}: a glcic graph has one input called 'input' and one output, this one has inputs "
                              f"{[i.name for i in inputs]} and {len(outputs)} output(s)")
-    if len(inputs[0].shape) != 4 or inputs[0].shape[1] != 4:
-        raise ModelFileError(f"{source}: the input must be (batch, 4, height, width) (RGB and the mask), got {inputs[0].shape}")
-    probe = np.full((1, 4, PROBE_SIDE, PROBE_SIDE), 0.5, np.float32)
+    if len(inputs[0].shape) != 4 or inputs[0].shape[1] != channels:
+        raise ModelFileError(f"{source}: the input must be (batch, {channels}, height, width) (RGB, the mask"
+                             f"{', the noise maps' if channels > 4 else ''}), got {inputs[0].shape}")
+    probe = np.full((1, channels, PROBE_SIDE, PROBE_SIDE), 0.5, np.float32)
     probe[:, 3] = 0
     probe[:, 3, 8:24, 8:24] = 1
     try:

@@ -15,7 +15,7 @@ def _complete_options(args) -> dict:
         postprocess=not args.no_postprocess,
         max_side=args.max_side,
         native=args.native,
-        flip_average=not args.no_flip,
+        flip_average=False if args.no_flip else None,  # None: the model's choice (off for noise layers)
         threshold=args.threshold,
         invert_mask=args.invert_mask,
         texture=args.texture,

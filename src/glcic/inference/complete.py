@@ -85,23 +85,32 @@ def _warn_if_deeper_than_trained(model: CompletionModel, hole: np.ndarray) -> No
                       DeepHoleWarning, stacklevel=3)
 
 
-def predict(model: CompletionModel, rgb: np.ndarray, hole: np.ndarray, flip_average: bool = False) -> np.ndarray:
+def predict(model: CompletionModel, rgb: np.ndarray, hole: np.ndarray, flip_average: bool = False, seed: int = 0) -> np.ndarray:
     """The network's raw output on a whole image, no windows: (H, W, 3) float32 in [0, 1] for rgb
-    (H, W, 3) float32 and hole (H, W) bool."""
-    return _run_batch(model, [rgb], [hole], flip_average)[0]
+    (H, W, 3) float32 and hole (H, W) bool. `seed`: the noise of a model with noise layers."""
+    return _run_batch(model, [rgb], [hole], flip_average, seed=seed)[0]
 
 
 def _run_batch(model: CompletionModel, rgbs: list[np.ndarray], holes: list[np.ndarray], flip_average: bool = False,
-               border: int = BORDER) -> list[np.ndarray]:
+               border: int = BORDER, origins: list[tuple[int, int]] | None = None, seed: int = 0) -> list[np.ndarray]:
     """The network on same-sized images: each padded (edge) by `border` px on every side and to a
     multiple of 4, mean-filled, masked. With `flip_average`, each image also runs mirrored left to
-    right (in the same batch), and the mean of the two outputs is returned."""
+    right (in the same batch), and the mean of the two outputs is returned. A model with noise
+    layers gets the noise of each pixel's place in the image (`origins`: each image's top-left
+    pixel there; glcic.inference.noise), from `seed`."""
     height, width = holes[0].shape
     pad = ((border, border + (-height % SIZE_MULTIPLE)), (border, border + (-width % SIZE_MULTIPLE)))
     mean = torch.tensor(model.config.mean_pixel, dtype=torch.float32).view(1, 3, 1, 1)
     image = torch.from_numpy(np.stack([np.pad(rgb, pad + ((0, 0),), mode="edge") for rgb in rgbs])).permute(0, 3, 1, 2)  # (B, 3, H', W')
     hole = torch.from_numpy(np.stack([np.pad(h, pad, mode="edge") for h in holes])[:, None].astype(np.float32))  # (B, 1, H', W')
-    inputs = network_input(image, hole, mean)
+    noise = None
+    if model.config.noise:
+        from glcic.inference.noise import position_noise
+
+        rows, columns = np.arange(hole.shape[2]) - border, np.arange(hole.shape[3]) - border
+        noise = torch.from_numpy(np.stack([position_noise(model.config.noise, top + rows, left + columns, seed)
+                                           for top, left in origins or [(0, 0)] * len(rgbs)]))  # (B, N, H', W')
+    inputs = network_input(image, hole, mean, noise)  # (B, 4 + N, H', W')
     if flip_average:  # mirrored back, the second half lines up with the first, padding included
         output = model.run(torch.cat([inputs, inputs.flip(3)]).numpy())  # (2B, 3, H', W')
         output = (output[: len(rgbs)] + output[len(rgbs) :, :, :, ::-1]) / 2
@@ -131,11 +140,13 @@ def _working_size(window: Window) -> tuple[int, int]:
 
 
 def predict_windows(model: CompletionModel, rgb: np.ndarray, hole: np.ndarray, windows: list[Window],
-                    labels: np.ndarray, progress=None, flip_average: bool = False) -> np.ndarray:
+                    labels: np.ndarray, progress=None, flip_average: bool = False, origin: tuple[int, int] = (0, 0),
+                    seed: int = 0) -> np.ndarray:
     """The network's completion of every hole, window by window (glcic.inference.regions).
 
-    Windows that touch no side of the image (`inner`) run without the border. Returns the (H, W, 3)
-    prediction, defined inside the hole, zero elsewhere."""
+    Windows that touch no side of the image (`inner`) run without the border. `origin`: where `rgb`
+    sits in the image (its noise, for a model with noise layers). Returns the (H, W, 3) prediction,
+    defined inside the hole, zero elsewhere."""
     import cv2
 
     prediction = np.zeros_like(rgb)
@@ -148,7 +159,8 @@ def predict_windows(model: CompletionModel, rgb: np.ndarray, hole: np.ndarray, w
         for start in range(0, len(group), per_batch):
             chunk = group[start : start + per_batch]
             inputs = [_window_inputs(rgb, hole, window, size) for window in chunk]
-            outputs = _run_batch(model, [i[0] for i in inputs], [i[1] for i in inputs], flip, border)
+            origins = [(origin[0] + window.box.top, origin[1] + window.box.left) for window in chunk]
+            outputs = _run_batch(model, [i[0] for i in inputs], [i[1] for i in inputs], flip, border, origins, seed)
             if progress is not None:
                 progress(len(chunk), len(windows))
             for window, output in zip(chunk, outputs):
@@ -166,7 +178,7 @@ def complete(
     *,
     postprocess: bool = True,
     native: bool = False,
-    flip_average: bool = True,
+    flip_average: bool | None = None,
     max_side: int | None = None,
     threshold: float = DEFAULT_MASK_THRESHOLD,
     invert_mask: bool = False,
@@ -185,10 +197,12 @@ def complete(
         training holes run on a copy of their window brought down to the model's working depth).
     flip_average: for windows at full resolution, average the network's output with its output on
         the window mirrored left to right (twice the network's time, a lower hole error); False runs
-        the network once everywhere.
+        the network once everywhere; None (the default): on for a model without noise layers, off
+        for one with them (averaging two textures washes them out).
     max_side: no window runs through the network larger than this on its longer side.
     texture: add the photo's own fine texture to each hole: PatchMatch's detail finer than 4 px on
-        the network's fill (glcic.inference.texture; needs the pypatchmatch package); `seed` seeds it.
+        the network's fill (glcic.inference.texture; needs the pypatchmatch package).
+    seed: seeds `texture` and the noise of a model with noise layers: the same seed, the same fill.
     progress: called as progress(windows_done_now, windows_in_all) after each batch of windows.
     """
     array = as_array(image)
@@ -217,7 +231,10 @@ def complete(
     plan = plan_completion(hole, None if native else working_depth(model), network_reach(), native, max_side)
     union = plan.union.slices()
     rgb, union_hole = split_rgb(array[union]), hole[union]  # (h, w, 3) float32 in [0, 1]; (h, w)
-    completed = predict_windows(model, rgb, union_hole, plan.windows, plan.labels, progress, flip_average)
+    if flip_average is None:
+        flip_average = not model.config.noise
+    completed = predict_windows(model, rgb, union_hole, plan.windows, plan.labels, progress, flip_average,
+                                (plan.union.top, plan.union.left), seed)
     for window in plan.windows if postprocess or texture else ():  # one window's holes never touch another's
         box, own = window.box.slices(), window.own_holes(plan.labels)
         if postprocess:

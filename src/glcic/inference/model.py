@@ -36,8 +36,8 @@ class CompletionModel:
     precision: str = "fp32"
 
     def run(self, batch: np.ndarray) -> np.ndarray:
-        """The network on a batch of inputs: (B, 4, H, W) float32 (RGB with the hole mean-filled,
-        then the mask; H, W multiples of 4) -> (B, 3, H, W) float32 in [0, 1]."""
+        """The network on a batch of inputs: (B, 4 + N, H, W) float32 (RGB with the hole mean-filled,
+        then the mask, then N = config.noise noise maps; H, W multiples of 4) -> (B, 3, H, W) float32 in [0, 1]."""
         if self.backend == "onnx":
             from glcic.onnx_backend import run_session
 
@@ -97,4 +97,4 @@ def _load_onnx_model(source, device: torch.device, precision: str) -> Completion
         precision = "fp32"
         network, config = load_network(source)
         graph = onnx_bytes(network, config)
-    return CompletionModel(make_session(graph, device, source), config, device, "onnx", precision)
+    return CompletionModel(make_session(graph, device, source, 4 + config.noise), config, device, "onnx", precision)

@@ -8,6 +8,15 @@ sides are a multiple of 4 (two stride-2 convs, two x2 deconvs).
 
 At width 1.0 the network has 6,072,131 parameters, as in the paper; `width` scales every hidden
 channel count for smaller, faster variants.
+
+`noise` (not the paper's; 0 is Table 2) gives the last `noise` layers of the decoder (at most 4:
+two at half resolution, two at full) a noise input: per-pixel Gaussian noise, one map per layer,
+passed in as extra input channels after the mask, shaped by a learned 3x3 filter per output channel
+and added after the layer's batch norm, before its ReLU (`NoiseInjection`, as StyleGAN injects
+noise). A network trained on a reconstruction loss alone has only deterministic features to draw
+fine texture from, and in the few thousand joint iterations a CPU gives, the adversarial term turns
+them into 8 px blocks (docs/adversarial.md); with noise at full resolution, grain is a learned
+filter away. The filters start near zero, so a fine-tune starts from the model it was given.
 """
 
 from __future__ import annotations
@@ -36,6 +45,8 @@ TABLE_2: tuple[tuple[str, int, int, int, int], ...] = (
     ("conv", 3, 1, 1, 32),
 )
 SIZE_MULTIPLE = 4  # two stride-2 layers: input sides must be a multiple of 4
+MAX_NOISE = 4  # the decoder's layers: deconv and conv at half resolution, deconv and conv at full
+NOISE_INIT = 0.02  # std of the noise filters' initial weights: a faint grain, next to batch-normed features of std 1
 
 
 def network_reach(table=TABLE_2) -> int:
@@ -54,11 +65,36 @@ def network_reach(table=TABLE_2) -> int:
     return reach + 1  # the 3x3 output conv
 
 
-def network_input(image: torch.Tensor, hole: torch.Tensor, mean_pixel: torch.Tensor) -> torch.Tensor:
-    """The completion network's input: the hole filled with the mean pixel, plus the mask channel.
+def network_input(image: torch.Tensor, hole: torch.Tensor, mean_pixel: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:
+    """The completion network's input: the hole filled with the mean pixel, plus the mask channel,
+    plus the noise maps of a network with `noise` layers (`noise` (B, N, H, W), standard normal).
     image (B, 3, H, W) in [0, 1]; hole (B, 1, H, W), 1 = hole; mean_pixel (1, 3, 1, 1)."""
     filled = image * (1 - hole) + mean_pixel * hole
-    return torch.cat([filled, hole], dim=1)  # (B, 4, H, W): RGB + mask
+    parts = [filled, hole] if noise is None else [filled, hole, noise.to(filled.dtype)]
+    return torch.cat(parts, dim=1)  # (B, 4 + N, H, W): RGB + mask (+ noise)
+
+
+def noise_maps(count: int, batch: int, height: int, width: int, generator: torch.Generator | None = None,
+               device: torch.device | str = "cpu") -> torch.Tensor | None:
+    """(batch, count, height, width) standard normal noise for a network with `count` noise layers
+    (None when it has none); from `generator`, or torch's global RNG (which checkpoints keep)."""
+    if not count:
+        return None
+    return torch.randn(batch, count, height, width, generator=generator, device=device)
+
+
+class NoiseInjection(nn.Module):
+    """x + filter(noise): one noise map (B, 1, H, W), subsampled to x's resolution, through a
+    learned 3x3 convolution to x's channels (per-channel grain with a learned spectrum)."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.filter = nn.Conv2d(1, channels, 3, padding=1, bias=False)
+        nn.init.normal_(self.filter.weight, std=NOISE_INIT)
+
+    def forward(self, x: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        step = noise.shape[-1] // x.shape[-1]  # 1 at full resolution, 2 at half
+        return x + self.filter(noise[..., ::step, ::step].to(x.dtype))
 
 
 def composite(image: torch.Tensor, output: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
@@ -86,11 +122,13 @@ class ConvBlock(nn.Sequential):
 class CompletionNetwork(nn.Module):
     """Table 2: (B, 4, H, W) RGB + hole mask -> (B, 3, H, W) RGB in [0, 1]; H, W multiples of 4."""
 
-    def __init__(self, width: float = 1.0):
+    def __init__(self, width: float = 1.0, noise: int = 0):
         super().__init__()
         if not width > 0:
             raise ValueError(f"width must be > 0, got {width}")
-        self.width = width
+        if not (isinstance(noise, int) and 0 <= noise <= MAX_NOISE):
+            raise ValueError(f"noise must be a whole number of decoder layers in 0-{MAX_NOISE}, got {noise!r}")
+        self.width, self.noise = width, noise
         layers: list[nn.Module] = []
         in_channels = 4  # RGB + mask
         for kind, kernel, dilation, stride, channels in TABLE_2:
@@ -99,14 +137,31 @@ class CompletionNetwork(nn.Module):
             in_channels = out_channels
         self.blocks = nn.Sequential(*layers)
         self.output = nn.Conv2d(in_channels, 3, 3, padding=1)  # no batch norm, sigmoid
+        # the last `noise` blocks' injections, in block order (absent from the state dict when noise is 0)
+        self.injections = nn.ModuleList(NoiseInjection(block[0].out_channels) for block in layers[len(layers) - noise :]) if noise else None
+
+    @property
+    def input_channels(self) -> int:
+        return 4 + self.noise  # RGB + mask + one noise map per noisy layer
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         batch, channels, height, width = x.shape
-        if channels != 4 or height % SIZE_MULTIPLE or width % SIZE_MULTIPLE:
+        if channels != self.input_channels or height % SIZE_MULTIPLE or width % SIZE_MULTIPLE:
             raise ValueError(
-                f"CompletionNetwork expects (B, 4, H, W) with H, W multiples of {SIZE_MULTIPLE}, got {tuple(x.shape)}"
+                f"CompletionNetwork expects (B, {self.input_channels}, H, W) with H, W multiples of {SIZE_MULTIPLE}, got {tuple(x.shape)}"
             )
-        return torch.sigmoid(self.output(self.blocks(x)))  # (B, 3, H, W)
+        if not self.noise:
+            return torch.sigmoid(self.output(self.blocks(x)))  # (B, 3, H, W)
+        features, noise = x[:, :4], x[:, 4:]  # (B, 4, H, W), (B, N, H, W)
+        first_noisy = len(self.blocks) - self.noise
+        for index, block in enumerate(self.blocks):
+            if index < first_noisy:
+                features = block(features)
+            else:  # conv -> batch norm -> + noise -> ReLU
+                conv, norm, relu = block
+                k = index - first_noisy
+                features = relu(self.injections[k](norm(conv(features)), noise[:, k : k + 1]))
+        return torch.sigmoid(self.output(features))  # (B, 3, H, W)
 
 
 def fuse_batchnorm(network: CompletionNetwork) -> nn.Module:
@@ -117,14 +172,22 @@ def fuse_batchnorm(network: CompletionNetwork) -> nn.Module:
     """
     from torch.nn.utils.fusion import fuse_conv_bn_eval
 
+    import copy
+
     if network.training:
         raise ValueError("fuse_batchnorm needs a network in eval mode")
     layers: list[nn.Module] = []
-    for block in network.blocks:
+    noisy: list[nn.Module] = []  # the noisy blocks' folded convs, their ReLU applied after the noise
+    first_noisy = len(network.blocks) - network.noise
+    for index, block in enumerate(network.blocks):
         conv, norm, _ = block
         fused = fuse_conv_bn_eval(conv, norm, transpose=isinstance(conv, nn.ConvTranspose2d))
-        layers += [fused, nn.ReLU(inplace=True)]
-    return FusedCompletionNetwork(nn.Sequential(*layers), network.output).eval()
+        if index < first_noisy:
+            layers += [fused, nn.ReLU(inplace=True)]
+        else:
+            noisy.append(nn.Sequential(fused))
+    injections = copy.deepcopy(network.injections) if network.noise else None
+    return FusedCompletionNetwork(nn.Sequential(*layers), network.output, nn.ModuleList(noisy) if noisy else None, injections).eval()
 
 
 def subpixel_convolution(deconv: nn.ConvTranspose2d) -> nn.Conv2d:
@@ -171,16 +234,31 @@ def subpixel_upsampling(network: "FusedCompletionNetwork") -> "FusedCompletionNe
             continue  # already placed before the shuffle
         else:
             layers.append(module)
-    return FusedCompletionNetwork(nn.Sequential(*layers), network.output).eval()
+    noisy = None
+    if network.noisy is not None:  # pre-activation layers: deconv -> conv + pixel shuffle (the shuffle is a permutation)
+        noisy = nn.ModuleList(
+            nn.Sequential(subpixel_convolution(layer[0]), nn.PixelShuffle(2)) if isinstance(layer[0], nn.ConvTranspose2d) else layer
+            for layer in network.noisy
+        )
+    return FusedCompletionNetwork(nn.Sequential(*layers), network.output, noisy, network.injections).eval()
 
 
 class FusedCompletionNetwork(nn.Module):
-    """A `CompletionNetwork` with batch norm folded away (inference only)."""
+    """A `CompletionNetwork` with batch norm folded away (inference only). For a network with noise
+    layers, `noisy` holds their folded convs (before the ReLU) and `injections` their noise filters."""
 
-    def __init__(self, body: nn.Sequential, output: nn.Conv2d):
+    def __init__(self, body: nn.Sequential, output: nn.Conv2d, noisy: nn.ModuleList | None = None,
+                 injections: nn.ModuleList | None = None):
         super().__init__()
         self.body = body
         self.output = output
+        self.noisy = noisy
+        self.injections = injections
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.output(self.body(x)))  # (B, 3, H, W)
+        if self.noisy is None:
+            return torch.sigmoid(self.output(self.body(x)))  # (B, 3, H, W)
+        features = self.body(x[:, :4])
+        for k, (layer, injection) in enumerate(zip(self.noisy, self.injections)):
+            features = torch.relu(injection(layer(features), x[:, 4 + k : 5 + k]))
+        return torch.sigmoid(self.output(features))  # (B, 3, H, W)

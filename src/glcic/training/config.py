@@ -67,6 +67,8 @@ class TrainConfig:
     augment: bool = option(False, "mirror images and jitter colours mildly (the paper does not)")
     # networks (Tables 2 and 3)
     width: float = option(1.0, "completion network channel multiplier (1 = Table 2)", "width")
+    noise: int = option(0, "decoder layers (0-4, the last ones) that take per-pixel noise through a learned filter, so that the "
+                        "joint phase can draw grain (glcic.models.completion.NoiseInjection; 0: Table 2)", "natural_int")
     discriminator_width: float = option(1.0, "context discriminators' channel multiplier", "width")
     local_size: int = option(128, "local discriminator patch side, px, centred on each hole", "side")
     local_box: str = option("hole", "where the local patch goes: centred on the hole's bounding box (the paper), or, for a hole "
@@ -159,6 +161,8 @@ class TrainConfig:
             )
         if self.discriminator_patches and self.discriminators != "local":
             raise ValueError(f"discriminator_patches needs discriminators='local' (the patch discriminator runs alone), got {self.discriminators!r}")
+        if self.noise > 4:
+            raise ValueError(f"noise must be at most 4 (the decoder's layers), got {self.noise}")
         if self.grid_period not in GRID_PERIODS:
             raise ValueError(f"grid_period must be 8 or 16 px, got {self.grid_period}")
         if self.grid_tile % self.grid_period or self.grid_tile > self.image_size:

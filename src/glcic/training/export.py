@@ -19,7 +19,7 @@ def export_model(run_dir: str | os.PathLike, output: str | os.PathLike, dtype: t
 
     state = load_checkpoint(run_dir)
     config = state["config"]
-    network = CompletionNetwork(width=config.width)
+    network = CompletionNetwork(width=config.width, noise=config.noise)
     network.load_state_dict(state["completion"])
     model_config = model_config_for(config, state["iteration"], state["phase"], state.get("training_images"))
     save_model(output, network, model_config, dtype=dtype)
@@ -38,6 +38,7 @@ def model_config_for(config, iteration: int, phase: str, training_images: int | 
         images_seen += int(notes.get("images_seen") or (notes.get("iteration") or 0) * (notes.get("batch_size") or 0))
     return ModelConfig(
         width=config.width,
+        noise=config.noise,
         mean_pixel=config.mean_pixel,
         image_size=config.image_size,
         hole_sampler=config.hole_sampler,

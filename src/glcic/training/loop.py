@@ -31,6 +31,7 @@ from glcic.training.run_folder import RunFolder
 # would make the resumed run a different experiment.
 RESUME_OVERRIDES = ("total_iterations", "completion_iterations", "discriminator_iterations", "checkpoint_every",
                     "sample_every", "snapshot_every", "log_every", "workers")
+NOISE_LEARNING_RATE = 10  # the noise filters' learning rate over the rest's (--noise)
 
 
 class TrainingDiverged(GlcicError):
@@ -92,7 +93,7 @@ def _build_networks(config: TrainConfig, world: distributed.World, state: dict |
     from glcic.models.completion import CompletionNetwork
 
     torch.manual_seed(config.seed)  # the same initial weights in every process
-    completion = CompletionNetwork(width=config.width)
+    completion = CompletionNetwork(width=config.width, noise=config.noise)
     discriminator = None
     if config.adversarial:
         discriminator = ContextDiscriminator.from_config(DiscriminatorConfig(
@@ -109,7 +110,10 @@ def _build_networks(config: TrainConfig, world: distributed.World, state: dict |
         pretrained, model_config = load_network(config.fine_tune_from)
         if round(model_config.width, 6) != round(config.width, 6):
             raise GlcicError(f"--fine-tune model has width {model_config.width}, the config says {config.width}")
-        completion.load_state_dict(pretrained.state_dict())
+        missing, unexpected = completion.load_state_dict(pretrained.state_dict(), strict=False)
+        if unexpected or any(not name.startswith("injections.") for name in missing):
+            raise GlcicError(f"--fine-tune model does not match the network (missing {missing[:3]}, unexpected {unexpected[:3]}); "
+                             "noise layers can be added to a model, not taken away")
     if config.freeze_upsampling:
         # Each transposed convolution computes the 4 pixels of every 2x2 output block with 4 different
         # kernels; in the joint phase the cheapest way to add "detail" is to set those 4 apart, a grid
@@ -130,10 +134,14 @@ def _build_networks(config: TrainConfig, world: distributed.World, state: dict |
         discriminator.to(world.device, memory_format=memory_format)
 
     def optimizer(module, learning_rate):
-        parameters = [parameter for parameter in module.parameters() if parameter.requires_grad]
+        # the noise filters start near zero, where their gradient is mostly noise: they learn NOISE_LEARNING_RATE times faster
+        noisy = {id(p) for name, p in module.named_parameters() if name.startswith("injections.")}
+        groups = [{"params": [p for p in module.parameters() if p.requires_grad and id(p) not in noisy], "lr": learning_rate}]
+        if noisy:
+            groups.append({"params": [p for p in module.parameters() if id(p) in noisy], "lr": learning_rate * NOISE_LEARNING_RATE})
         if config.optimizer == "adam":
-            return torch.optim.Adam(parameters, lr=learning_rate, betas=(0.5, 0.999))
-        return torch.optim.Adadelta(parameters, lr=learning_rate)
+            return torch.optim.Adam(groups, lr=learning_rate, betas=(0.5, 0.999))
+        return torch.optim.Adadelta(groups, lr=learning_rate)
 
     completion_optimizer = optimizer(completion, config.learning_rate)
     discriminator_optimizer = None
@@ -494,14 +502,15 @@ def _write_samples(run: RunFolder, networks: Networks, validation: dict, iterati
     scores (probability of real) on those images and on their completions, in eval mode: a
     discriminator that overfits the training photos scores held-out real photos low."""
     from glcic.masks import hole_box, local_patch_box
-    from glcic.models.completion import composite, network_input
+    from glcic.models.completion import composite, network_input, noise_maps
     from glcic.training.phases import discriminator_logits, paired_accuracy
 
     completion = unwrap(networks.completion)
     completion.eval()  # what the exported model will do: running batch-norm statistics
     image = validation["image"].to(device).float() / 255  # (N, 3, S, S)
     hole = validation["hole"].to(device).float()  # (N, 1, S, S)
-    output = completion(network_input(image, hole, networks.mean_pixel)).float()
+    noise = noise_maps(completion.noise, *hole[:, 0].shape, torch.Generator().manual_seed(0)).to(device)  # the same noise on every sheet
+    output = completion(network_input(image, hole, networks.mean_pixel, noise)).float()
     completed = composite(image, output, hole)
     run.sample_sheet(iteration, image, hole, completed)
     completion.train()

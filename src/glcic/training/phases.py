@@ -25,7 +25,7 @@ import torch.nn.functional as F
 
 from glcic.devices import autocast
 from glcic.losses import RECONSTRUCTION_LOSSES, adversarial_loss, discriminator_loss, feature_matching, gradient_penalty, grid_prior, low_pass
-from glcic.models.completion import composite, network_input
+from glcic.models.completion import composite, network_input, noise_maps
 from glcic.style import filter_bank, style_loss
 
 
@@ -151,7 +151,8 @@ def paired_accuracy(real: torch.Tensor, fake: torch.Tensor) -> float:
 
 def complete_batch(completion: torch.nn.Module, batch: Batch, networks: Networks) -> tuple[torch.Tensor, torch.Tensor]:
     """C(x, M_c) in float32 and the composite x * (1 - M_c) + C(x) * M_c that the discriminators see."""
-    output = completion(network_input(batch.image, batch.hole, networks.mean_pixel)).float()  # (B, 3, S, S)
+    noise = noise_maps(unwrap(completion).noise, *batch.hole[:, 0].shape, device=batch.hole.device)  # None without noise layers
+    output = completion(network_input(batch.image, batch.hole, networks.mean_pixel, noise)).float()  # (B, 3, S, S)
     return output, composite(batch.image, output, batch.hole)
 
 
