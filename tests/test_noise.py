@@ -144,7 +144,7 @@ def test_onnx_runs_a_noisy_model_like_torch(noisy, noisy_path):
     assert np.abs(glcic.complete(onnx_model, image, hole, postprocess=False, seed=4).astype(int) - expected).max() <= 1
 
 
-def test_a_plain_model_fine_tunes_into_a_noisy_one_and_resumes_exactly(tmp_path):
+def test_a_plain_model_fine_tunes_into_a_noisy_one_with_a_frozen_encoder_and_resumes_exactly(tmp_path):
     from glcic.training import TrainConfig, train
     from glcic.training.checkpoint import load_checkpoint
     from glcic.training.export import export_model
@@ -155,7 +155,7 @@ def test_a_plain_model_fine_tunes_into_a_noisy_one_and_resumes_exactly(tmp_path)
     start = tmp_path / "plain.safetensors"
     save_model(start, tiny_network(), ModelConfig(width=TINY["width"], mean_pixel=(0.45, 0.42, 0.39)))
     config = TrainConfig(data=str(photos), **{**TINY, "completion_iterations": 0, "total_iterations": 6, "checkpoint_every": 100},
-                         noise=2, fine_tune_from=str(start), reconstruction_blur=1.0)
+                         noise=2, fine_tune_from=str(start), reconstruction_blur=1.0, frozen_blocks=12)
     straight, interrupted = tmp_path / "straight", tmp_path / "interrupted"
     train(config, straight, progress=False)
     train(config, interrupted, stop_after=3, progress=False)
@@ -165,6 +165,10 @@ def test_a_plain_model_fine_tunes_into_a_noisy_one_and_resumes_exactly(tmp_path)
     torch.manual_seed(config.seed)
     initial = CompletionNetwork(TINY["width"], noise=2).state_dict()["injections.0.filter.weight"]
     assert not torch.equal(a["completion"]["injections.0.filter.weight"], initial)  # the noise filters train
+    plain = tiny_network().state_dict()
+    for name, value in a["completion"].items():  # the first 12 layers keep their weights, the decoder trains
+        if name.endswith("weight") and name.startswith("blocks."):
+            assert torch.equal(value, plain[name]) == (int(name.split(".")[1]) < 12), name
     exported = export_model(straight, tmp_path / "noisy.safetensors")
     assert exported.noise == 2
     model = glcic.load_model(tmp_path / "noisy.safetensors")

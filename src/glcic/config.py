@@ -30,7 +30,7 @@ def installed_models() -> list[str]:
 CONFIG_KEY = "glcic.config"  # where a model file (.safetensors or .onnx) holds its ModelConfig as JSON
 MAX_SIDE = 16384  # px: no image side, crop or hole of a model or of a run is larger (glcic.values uses it too)
 MAX_WIDTH = 4.0  # a width multiplier beyond this is not a model anyone trained: refused before building it
-MODEL_FORMAT_VERSION = 2  # bump when a model file changes in a way old readers cannot load
+MODEL_FORMAT_VERSION = 3  # bump when a model file changes in a way old readers cannot load (3: `noise`)
 # Keys that files of an earlier glcic hold and this one no longer uses (read and dropped):
 # working_short_side (format 2) recorded the training resize range's middle; completion never used it.
 DROPPED_KEYS = ("working_short_side",)

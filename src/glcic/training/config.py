@@ -75,6 +75,9 @@ class TrainConfig:
                             "that does not fit in it, on a hole pixel drawn at random, so that every part is judged in turn",
                             choices=LOCAL_BOXES)
     global_size: int = option(256, "side the whole image is resized to for the global discriminator, px", "side")
+    frozen_blocks: int = option(0, "keep the first N layers of Table 2 fixed (12: the encoder and the dilated middle, so that "
+                                "only the decoder learns, at a reach of a few px; with --noise, the fill's layout stays the "
+                                "fine-tuned model's and only its grain and fine detail train)", "natural_int")
     freeze_upsampling: bool = option(False, "keep the completion network's transposed convolutions fixed (fine-tuning against "
                                      "the discriminators: they are what grows a pixel grid)")
     discriminators: str = option("both", "ablation (Fig. 6); none trains with the weighted MSE only", choices=DISCRIMINATOR_CHOICES)
@@ -161,6 +164,8 @@ class TrainConfig:
             )
         if self.discriminator_patches and self.discriminators != "local":
             raise ValueError(f"discriminator_patches needs discriminators='local' (the patch discriminator runs alone), got {self.discriminators!r}")
+        if self.frozen_blocks > 16:
+            raise ValueError(f"frozen_blocks must be at most 16 (the layers of Table 2), got {self.frozen_blocks}")
         if self.noise > 4:
             raise ValueError(f"noise must be at most 4 (the decoder's layers), got {self.noise}")
         if self.grid_period not in GRID_PERIODS:

@@ -114,6 +114,8 @@ def _build_networks(config: TrainConfig, world: distributed.World, state: dict |
         if unexpected or any(not name.startswith("injections.") for name in missing):
             raise GlcicError(f"--fine-tune model does not match the network (missing {missing[:3]}, unexpected {unexpected[:3]}); "
                              "noise layers can be added to a model, not taken away")
+    for block in completion.blocks[: config.frozen_blocks]:
+        block.requires_grad_(False)  # their batch norm still follows the batches, as in the rest of training
     if config.freeze_upsampling:
         # Each transposed convolution computes the 4 pixels of every 2x2 output block with 4 different
         # kernels; in the joint phase the cheapest way to add "detail" is to set those 4 apart, a grid

@@ -46,6 +46,9 @@ def widen_network(network: CompletionNetwork, width: float, rng: np.random.Gener
     (up to `noise`). `rng` chooses the copies, the fractions and the noise."""
     if not width >= network.width:
         raise GlcicError(f"a model can only be widened: its width is {network.width}, asked for {width}")
+    if network.noise:
+        raise GlcicError("a model with noise layers cannot be widened (its noise filters would need copies too); widen the "
+                         "model it was fine-tuned from, then train with --noise")
     wide = CompletionNetwork(width)
     previous, shares = np.arange(4), torch.ones(4)  # the input: RGB + mask, as they are
     for old_block, new_block in zip(network.blocks, wide.blocks):
