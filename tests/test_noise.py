@@ -38,6 +38,7 @@ def noisy_network(seed: int = 0, noise: int = 4, strength: float = 0.3) -> Compl
     with torch.no_grad():
         for injection in network.injections:
             injection.filter.weight.normal_(0, strength)
+            injection.gate.weight.normal_(0, 0.1)  # a gate that varies with the features
     return network.eval()
 
 
@@ -55,11 +56,11 @@ def noisy(noisy_path):
     return glcic.load_model(noisy_path)
 
 
-def test_without_noise_the_network_is_table_2_and_noise_adds_only_the_filters():
+def test_without_noise_the_network_is_table_2_and_noise_adds_only_the_filters_and_gates():
     plain, noisy_ = CompletionNetwork(0.25), CompletionNetwork(0.25, noise=2)
     assert not any(name.startswith("injections") for name in plain.state_dict())
     extra = set(noisy_.state_dict()) - set(plain.state_dict())
-    assert extra == {"injections.0.filter.weight", "injections.1.filter.weight"}
+    assert extra == {f"injections.{k}.{name}" for k in (0, 1) for name in ("filter.weight", "gate.weight", "gate.bias")}
     assert noisy_.input_channels == 6
     with pytest.raises(ValueError, match="noise must be"):
         CompletionNetwork(0.25, noise=5)
@@ -76,6 +77,19 @@ def test_noise_changes_the_output_and_zero_filters_give_the_plain_network():
         for injection in network.injections:
             injection.filter.weight.zero_()
         plain, _ = load_network(glcic.model_file.bundled_model_path())
+        torch.testing.assert_close(network(torch.cat([x, noise], 1)), plain.eval()(x), atol=1e-6, rtol=0)
+
+
+def test_a_closed_gate_keeps_the_grain_out_and_a_fresh_gate_passes_it_unchanged():
+    network = noisy_network()
+    x, noise = torch.rand(1, 4, 64, 64), torch.randn(1, 4, 64, 64)
+    plain, _ = load_network(glcic.model_file.bundled_model_path())
+    with torch.no_grad():
+        fresh = CompletionNetwork(network.width, noise=4).injections[0].gate  # zero weights: 2 * sigmoid(0) = 1
+        features = torch.randn(1, network.injections[0].filter.out_channels, 8, 8)
+        assert torch.equal(2 * torch.sigmoid(fresh(features)), torch.ones_like(features))
+        for injection in network.injections:
+            injection.gate.bias.fill_(-40.0)  # 2 * sigmoid(-40): no grain anywhere
         torch.testing.assert_close(network(torch.cat([x, noise], 1)), plain.eval()(x), atol=1e-6, rtol=0)
 
 
@@ -121,6 +135,35 @@ def test_a_seed_gives_one_fill_and_another_seed_another(noisy):
     other = glcic.complete(noisy, image, hole, seed=8)
     assert np.abs(other[hole].astype(int) - first[hole]).mean() > 1
     np.testing.assert_array_equal(other[~hole], image[~hole])
+
+
+def test_noise_scale_sets_the_grain_strength_and_a_model_file_carries_its_own(noisy, noisy_path, tmp_path):
+    import dataclasses
+
+    from glcic.cli import main
+    from glcic.errors import GlcicError
+    from glcic.image_io import read_image, write_image
+
+    image, hole = scene(160, 200, seed=5), box_mask(160, 200, (50, 60, 40, 50))
+    none = glcic.complete(noisy, image, hole, seed=1, noise_scale=0.0)
+    np.testing.assert_array_equal(glcic.complete(noisy, image, hole, seed=2, noise_scale=0.0), none)  # no noise: no seed
+    full, half = (glcic.complete(noisy, image, hole, seed=1, noise_scale=s).astype(int) for s in (1.0, 0.5))
+    assert 0 < np.abs(half - none)[hole].mean() < np.abs(full - none)[hole].mean()
+    for bad in (-0.1, 2.5, float("nan")):
+        with pytest.raises(GlcicError, match="noise scale must be"):
+            glcic.complete(noisy, image, hole, noise_scale=bad)
+    network, config = load_network(noisy_path)
+    save_model(tmp_path / "quiet.safetensors", network, dataclasses.replace(config, noise_scale=0.0))
+    quiet = glcic.load_model(tmp_path / "quiet.safetensors")
+    assert quiet.config.noise_scale == 0.0
+    np.testing.assert_array_equal(glcic.complete(quiet, image, hole, seed=1), none)
+    write_image(tmp_path / "in.png", image), write_image(tmp_path / "mask.png", hole.astype(np.uint8) * 255)
+    common = [str(tmp_path / "in.png"), "--mask", str(tmp_path / "mask.png"), "--model", str(noisy_path), "--precision", "fp32"]
+    assert main(["complete", *common, "-o", str(tmp_path / "out.png"), "--noise-scale", "0", "--seed", "1"]) == 0
+    np.testing.assert_array_equal(read_image(tmp_path / "out.png"), none)
+    with pytest.raises(SystemExit) as exit_:
+        main(["complete", *common, "-o", str(tmp_path / "bad.png"), "--noise-scale", "3"])
+    assert exit_.value.code == 2 and not (tmp_path / "bad.png").exists()
 
 
 def test_flip_averaging_is_off_by_default_for_a_noisy_model_only(noisy, monkeypatch):

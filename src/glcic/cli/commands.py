@@ -20,6 +20,7 @@ def _complete_options(args) -> dict:
         invert_mask=args.invert_mask,
         texture=args.texture,
         seed=args.seed,
+        noise_scale=args.noise_scale,
     )
 
 

@@ -54,7 +54,7 @@ def _value_parser(kind: str):
 
 
 _positive_int, _natural_int, _side = _value_parser("positive_int"), _value_parser("natural_int"), _value_parser("side")
-_width, _fraction = _value_parser("width"), _value_parser("fraction")
+_width, _fraction, _noise_scale = _value_parser("width"), _value_parser("fraction"), _value_parser("noise_scale")
 _threshold, _quality, _port, _megabytes = (_value_parser(kind) for kind in ("threshold", "quality", "port", "megabytes"))
 
 
@@ -107,7 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
     complete.add_argument("--max-side", type=_side, default=None, help="no hole's context window runs through the network larger than this")
     complete.add_argument("--native", action="store_true", help="every hole at full resolution, even holes deeper than the model's training holes")
     complete.add_argument("--texture", action="store_true", help="add the photo's own fine texture to the fill: PatchMatch's detail finer than 4 px on the network's colours (sharper, a higher hole error; needs pypatchmatch)")
-    complete.add_argument("--seed", type=_natural_int, default=0, help="with --texture: seed of the patch search")
+    complete.add_argument("--seed", type=_natural_int, default=0, help="seed of --texture's patch search and of a model's noise (the realistic model's grain)")
+    complete.add_argument("--noise-scale", type=_noise_scale, default=None, help="a model with noise layers (realistic): the grain's strength, 0-2 (1: as trained; default: the model's own)")
     complete.add_argument("--no-flip", action="store_true", help="run the network once: by default a window at full resolution also runs mirrored left to right and the two outputs are averaged (twice the network's time there, a lower hole error)")
     complete.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
     complete.add_argument("--backend", choices=BACKENDS, default="torch", help="torch, or onnx (onnxruntime; pip install glcic[onnx])")

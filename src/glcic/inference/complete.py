@@ -85,19 +85,21 @@ def _warn_if_deeper_than_trained(model: CompletionModel, hole: np.ndarray) -> No
                       DeepHoleWarning, stacklevel=3)
 
 
-def predict(model: CompletionModel, rgb: np.ndarray, hole: np.ndarray, flip_average: bool = False, seed: int = 0) -> np.ndarray:
+def predict(model: CompletionModel, rgb: np.ndarray, hole: np.ndarray, flip_average: bool = False, seed: int = 0,
+            noise_scale: float | None = None) -> np.ndarray:
     """The network's raw output on a whole image, no windows: (H, W, 3) float32 in [0, 1] for rgb
-    (H, W, 3) float32 and hole (H, W) bool. `seed`: the noise of a model with noise layers."""
-    return _run_batch(model, [rgb], [hole], flip_average, seed=seed)[0]
+    (H, W, 3) float32 and hole (H, W) bool. `seed`, `noise_scale`: the noise of a model with noise layers."""
+    return _run_batch(model, [rgb], [hole], flip_average, seed=seed, noise_scale=noise_scale)[0]
 
 
 def _run_batch(model: CompletionModel, rgbs: list[np.ndarray], holes: list[np.ndarray], flip_average: bool = False,
-               border: int = BORDER, origins: list[tuple[int, int]] | None = None, seed: int = 0) -> list[np.ndarray]:
+               border: int = BORDER, origins: list[tuple[int, int]] | None = None, seed: int = 0,
+               noise_scale: float | None = None) -> list[np.ndarray]:
     """The network on same-sized images: each padded (edge) by `border` px on every side and to a
     multiple of 4, mean-filled, masked. With `flip_average`, each image also runs mirrored left to
     right (in the same batch), and the mean of the two outputs is returned. A model with noise
     layers gets the noise of each pixel's place in the image (`origins`: each image's top-left
-    pixel there; glcic.inference.noise), from `seed`."""
+    pixel there; glcic.inference.noise), from `seed`, times `noise_scale` (None: the model's own)."""
     height, width = holes[0].shape
     pad = ((border, border + (-height % SIZE_MULTIPLE)), (border, border + (-width % SIZE_MULTIPLE)))
     mean = torch.tensor(model.config.mean_pixel, dtype=torch.float32).view(1, 3, 1, 1)
@@ -108,7 +110,8 @@ def _run_batch(model: CompletionModel, rgbs: list[np.ndarray], holes: list[np.nd
         from glcic.inference.noise import position_noise
 
         rows, columns = np.arange(hole.shape[2]) - border, np.arange(hole.shape[3]) - border
-        noise = torch.from_numpy(np.stack([position_noise(model.config.noise, top + rows, left + columns, seed)
+        scale = model.config.noise_scale if noise_scale is None else noise_scale
+        noise = torch.from_numpy(np.stack([position_noise(model.config.noise, top + rows, left + columns, seed) * np.float32(scale)
                                            for top, left in origins or [(0, 0)] * len(rgbs)]))  # (B, N, H', W')
     inputs = network_input(image, hole, mean, noise)  # (B, 4 + N, H', W')
     if flip_average:  # mirrored back, the second half lines up with the first, padding included
@@ -141,7 +144,7 @@ def _working_size(window: Window) -> tuple[int, int]:
 
 def predict_windows(model: CompletionModel, rgb: np.ndarray, hole: np.ndarray, windows: list[Window],
                     labels: np.ndarray, progress=None, flip_average: bool = False, origin: tuple[int, int] = (0, 0),
-                    seed: int = 0) -> np.ndarray:
+                    seed: int = 0, noise_scale: float | None = None) -> np.ndarray:
     """The network's completion of every hole, window by window (glcic.inference.regions).
 
     Windows that touch no side of the image (`inner`) run without the border. `origin`: where `rgb`
@@ -160,7 +163,7 @@ def predict_windows(model: CompletionModel, rgb: np.ndarray, hole: np.ndarray, w
             chunk = group[start : start + per_batch]
             inputs = [_window_inputs(rgb, hole, window, size) for window in chunk]
             origins = [(origin[0] + window.box.top, origin[1] + window.box.left) for window in chunk]
-            outputs = _run_batch(model, [i[0] for i in inputs], [i[1] for i in inputs], flip, border, origins, seed)
+            outputs = _run_batch(model, [i[0] for i in inputs], [i[1] for i in inputs], flip, border, origins, seed, noise_scale)
             if progress is not None:
                 progress(len(chunk), len(windows))
             for window, output in zip(chunk, outputs):
@@ -184,6 +187,7 @@ def complete(
     invert_mask: bool = False,
     texture: bool = False,
     seed: int = 0,
+    noise_scale: float | None = None,
     progress=None,
 ):
     """Complete the hole of `image` given by `mask`; returns the completed image in the input's type.
@@ -203,6 +207,8 @@ def complete(
     texture: add the photo's own fine texture to each hole: PatchMatch's detail finer than 4 px on
         the network's fill (glcic.inference.texture; needs the pypatchmatch package).
     seed: seeds `texture` and the noise of a model with noise layers: the same seed, the same fill.
+    noise_scale: for a model with noise layers, the noise's strength: 1 as trained, 0 none (the
+        fill without grain); None: the model's own (`glcic info MODEL`).
     progress: called as progress(windows_done_now, windows_in_all) after each batch of windows.
     """
     array = as_array(image)
@@ -212,6 +218,13 @@ def complete(
         raise MaskError(f"mask is {hole.shape[1]}x{hole.shape[0]} px but the image is {width}x{height} px; they must match")
     if min(height, width) < MIN_SIDE:
         raise GlcicError(f"image is {width}x{height} px; each side must be at least {MIN_SIDE} px")
+    if noise_scale is not None:
+        from glcic.config import check_noise_scale
+
+        try:
+            check_noise_scale(noise_scale)
+        except ValueError as error:
+            raise GlcicError(str(error)) from None
     if max_side is not None and max_side < MIN_SIDE:
         raise GlcicError(f"max_side must be at least {MIN_SIDE} px, got {max_side}")
     if not hole.any():
@@ -234,7 +247,7 @@ def complete(
     if flip_average is None:
         flip_average = not model.config.noise
     completed = predict_windows(model, rgb, union_hole, plan.windows, plan.labels, progress, flip_average,
-                                (plan.union.top, plan.union.left), seed)
+                                (plan.union.top, plan.union.left), seed, noise_scale)
     for window in plan.windows if postprocess or texture else ():  # one window's holes never touch another's
         box, own = window.box.slices(), window.own_holes(plan.labels)
         if postprocess:

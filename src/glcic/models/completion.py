@@ -84,17 +84,23 @@ def noise_maps(count: int, batch: int, height: int, width: int, generator: torch
 
 
 class NoiseInjection(nn.Module):
-    """x + filter(noise): one noise map (B, 1, H, W), subsampled to x's resolution, through a
-    learned 3x3 convolution to x's channels (per-channel grain with a learned spectrum)."""
+    """x + gate(x) * filter(noise): one noise map (B, 1, H, W), subsampled to x's resolution,
+    through a learned 3x3 convolution to x's channels (per-channel grain with a learned spectrum),
+    times a gate 2 * sigmoid(1x1 conv of x) per pixel and channel, so that the network can keep the
+    grain out of what should be smooth (a sky) and leave it in what should be rough (foliage). The
+    gate starts at exactly 1 (zero weights): a model trained without it loads with it unchanged."""
 
     def __init__(self, channels: int):
         super().__init__()
         self.filter = nn.Conv2d(1, channels, 3, padding=1, bias=False)
         nn.init.normal_(self.filter.weight, std=NOISE_INIT)
+        self.gate = nn.Conv2d(channels, channels, 1)
+        nn.init.zeros_(self.gate.weight)
+        nn.init.zeros_(self.gate.bias)
 
     def forward(self, x: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
         step = noise.shape[-1] // x.shape[-1]  # 1 at full resolution, 2 at half
-        return x + self.filter(noise[..., ::step, ::step].to(x.dtype))
+        return x + 2 * torch.sigmoid(self.gate(x)) * self.filter(noise[..., ::step, ::step].to(x.dtype))
 
 
 def composite(image: torch.Tensor, output: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
