@@ -67,7 +67,7 @@ class ModelConfig:
     architecture: str = "CompletionNetwork"  # the only one so far; kept so files say what they hold
     width: float = 1.0  # channel multiplier; 1.0 is Table 2 (6,072,131 parameters)
     noise: int = 0  # decoder layers with a noise input (glcic.models.completion.NoiseInjection); 0 is Table 2
-    noise_scale: float = 1.0  # completion multiplies the noise maps by this (trained at 1; less is a finer, fainter grain)
+    noise_scale: float = 1.0  # completion multiplies the noise maps by this (trained at 1; less is a fainter grain, 0 none)
     mean_pixel: tuple[float, float, float] = (0.5, 0.5, 0.5)  # RGB in [0, 1]; holes are filled with it
     image_size: int = 256  # training crop side (paper: 256)
     hole_sampler: str = "rectangle"  # holes seen in training (see glcic.masks)
