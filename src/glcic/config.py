@@ -47,13 +47,6 @@ def checked_mean_pixel(value) -> tuple[float, float, float]:
     return mean
 
 
-def check_noise_scale(value) -> float:
-    """A noise scale: a number in [0, 2] (0: no grain; 1: as trained)."""
-    if not (isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 2):
-        raise ValueError(f"noise scale must be a number in [0, 2] (1: as trained), got {str(value)[:20]}")
-    return float(value)
-
-
 def check_hole_range(hole_min, hole_max, largest: int = MAX_SIDE, largest_name: str | None = None) -> None:
     """Hole sides: integers with 0 < hole_min <= hole_max <= largest, or ValueError naming the values."""
     if not (isinstance(hole_min, int) and isinstance(hole_max, int) and not isinstance(hole_min, bool)
@@ -83,7 +76,9 @@ class ModelConfig:
             raise ValueError(f"width must be a number in (0, {MAX_WIDTH}], got {self.width!r}")
         if not (isinstance(self.noise, int) and not isinstance(self.noise, bool) and 0 <= self.noise <= 4):
             raise ValueError(f"noise must be a whole number of decoder layers in 0-4, got {str(self.noise)[:20]}")
-        check_noise_scale(self.noise_scale)
+        from glcic.values import check_value  # glcic.values imports this module
+
+        check_value("noise scale", self.noise_scale, "noise_scale")
         object.__setattr__(self, "mean_pixel", checked_mean_pixel(self.mean_pixel))
         check_hole_range(self.hole_min, self.hole_max)
         if not (isinstance(self.image_size, int) and 0 < self.image_size <= MAX_SIDE):

@@ -219,10 +219,10 @@ def complete(
     if min(height, width) < MIN_SIDE:
         raise GlcicError(f"image is {width}x{height} px; each side must be at least {MIN_SIDE} px")
     if noise_scale is not None:
-        from glcic.config import check_noise_scale
+        from glcic.values import check_value
 
         try:
-            check_noise_scale(noise_scale)
+            check_value("noise scale", noise_scale, "noise_scale")
         except ValueError as error:
             raise GlcicError(str(error)) from None
     if max_side is not None and max_side < MIN_SIDE:

@@ -511,7 +511,8 @@ def _write_samples(run: RunFolder, networks: Networks, validation: dict, iterati
     completion.eval()  # what the exported model will do: running batch-norm statistics
     image = validation["image"].to(device).float() / 255  # (N, 3, S, S)
     hole = validation["hole"].to(device).float()  # (N, 1, S, S)
-    noise = noise_maps(completion.noise, *hole[:, 0].shape, torch.Generator().manual_seed(0)).to(device) if completion.noise else None  # the same noise on every sheet
+    noise = noise_maps(completion.noise, *hole[:, 0].shape, torch.Generator().manual_seed(0))  # the same noise on every sheet
+    noise = None if noise is None else noise.to(device)
     output = completion(network_input(image, hole, networks.mean_pixel, noise)).float()
     completed = composite(image, output, hole)
     run.sample_sheet(iteration, image, hole, completed)
