@@ -29,6 +29,7 @@ def installed_models() -> list[str]:
 
 CONFIG_KEY = "glcic.config"  # where a model file (.safetensors or .onnx) holds its ModelConfig as JSON
 MAX_SIDE = 16384  # px: no image side, crop or hole of a model or of a run is larger (glcic.values uses it too)
+MAX_NOISE_SCALE = 2.0  # a model's noise at twice its trained strength is already all grain (glcic.values uses it too)
 MAX_WIDTH = 4.0  # a width multiplier beyond this is not a model anyone trained: refused before building it
 MODEL_FORMAT_VERSION = 3  # bump when a model file changes in a way old readers cannot load (3: `noise`)
 # Keys that files of an earlier glcic hold and this one no longer uses (read and dropped):
@@ -76,9 +77,9 @@ class ModelConfig:
             raise ValueError(f"width must be a number in (0, {MAX_WIDTH}], got {self.width!r}")
         if not (isinstance(self.noise, int) and not isinstance(self.noise, bool) and 0 <= self.noise <= 4):
             raise ValueError(f"noise must be a whole number of decoder layers in 0-4, got {str(self.noise)[:20]}")
-        from glcic.values import check_value  # glcic.values imports this module
-
-        check_value("noise scale", self.noise_scale, "noise_scale")
+        if not (isinstance(self.noise_scale, (int, float)) and not isinstance(self.noise_scale, bool)
+                and 0 <= self.noise_scale <= MAX_NOISE_SCALE):
+            raise ValueError(f"noise scale must be a number in [0, {MAX_NOISE_SCALE:g}], got {str(self.noise_scale)[:20]}")
         object.__setattr__(self, "mean_pixel", checked_mean_pixel(self.mean_pixel))
         check_hole_range(self.hole_min, self.hole_max)
         if not (isinstance(self.image_size, int) and 0 < self.image_size <= MAX_SIDE):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 
-from glcic.config import MAX_SIDE, MAX_WIDTH  # noqa: F401 - MAX_SIDE: image sides, crops, hole sizes, windows
+from glcic.config import MAX_NOISE_SCALE, MAX_SIDE, MAX_WIDTH  # noqa: F401 - MAX_SIDE: image sides, crops, hole sizes, windows
 
 MAX_COUNT = 2**31 - 1  # iterations, seeds, pairs, pixels: what fits every index type glcic passes them to
 
@@ -26,7 +26,7 @@ VALUE_KINDS = {
     "width": (float, lambda v: 0 < v <= MAX_WIDTH, f"a width multiplier in (0, {MAX_WIDTH:g}]"),
     "megabytes": (float, lambda v: math.isfinite(v) and 0 < v <= 2**20, "a number of MB > 0 (at most 1048576)"),
     "threshold": (float, lambda v: 0 < v <= 1, "a number in (0, 1]"),
-    "noise_scale": (float, lambda v: 0 <= v <= 2, "a number in [0, 2] (1: as trained)"),
+    "noise_scale": (float, lambda v: 0 <= v <= MAX_NOISE_SCALE, f"a number in [0, {MAX_NOISE_SCALE:g}] (1: as trained)"),
     "quality": (int, lambda v: 1 <= v <= 100, "an integer in 1-100"),
     "port": (int, lambda v: 0 <= v <= 65535, "a port number in 0-65535"),
     "per_image": (int, lambda v: 1 <= v <= 10000, "an integer in 1-10000"),
