@@ -845,12 +845,13 @@ def test_the_dry_run_shows_what_the_run_writes_into_its_config(photos, tmp_path)
         assert written["resolved"][key] == shown[key], key
 
 
-def test_the_style_term_trains_in_the_joint_phase_only_and_is_logged(photos, tmp_path):
-    train(tiny_config(photos, style_weight=0.2), tmp_path / "run", progress=False)
+@pytest.mark.parametrize(("option", "logged"), [("style_weight", "style"), ("detail_weight", "detail")])
+def test_the_texture_terms_train_in_the_joint_phase_only_and_are_logged(photos, tmp_path, option, logged):
+    train(tiny_config(photos, **{option: 0.2}), tmp_path / "run", progress=False)
     records = metrics(tmp_path / "run")
     joint = [r for r in records if r["phase"] == "joint"]
-    assert joint and all(np.isfinite(r["style"]) and r["style"] > 0 for r in joint)
-    assert not any("style" in r for r in records if r["phase"] != "joint")
+    assert joint and all(np.isfinite(r[logged]) and r[logged] > 0 for r in joint)
+    assert not any(logged in r for r in records if r["phase"] != "joint")
 
 
 @pytest.mark.parametrize("batching", ["separate", "mixed"])

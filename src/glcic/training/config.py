@@ -120,6 +120,8 @@ class TrainConfig:
                                      "natural_float")
     style_weight: float = option(0.0, "joint phase: weight of the distance between the texture statistics of each fill and "
                                  "of the original's hole (glcic.style.style_loss; 0: the paper)", "natural_float")
+    detail_weight: float = option(0.0, "joint phase: weight of the distance between the fine detail of each 8 px square of the "
+                                  "fill and of the original's (glcic.local_detail; 0: the paper)", "natural_float")
     reconstruction_blur: float = option(0.0, "joint phase: compare the fill with the original after a Gaussian blur of this "
                                         "many px, leaving the finest detail to the other terms (0: the paper)", "natural_float")
     optimizer: str = option("adadelta", "the paper's ADADELTA, or Adam", choices=OPTIMIZERS)

@@ -67,7 +67,7 @@ def model_config_for(config, iteration: int, phase: str, training_images: int | 
             "joint_phase": {name: getattr(config, name) for name in (
                 "discriminator_norm", "discriminator_batch", "discriminator_shift", "discriminator_hole", "discriminator_patches", "discriminator_antialias",
                 "freeze_upsampling", "discriminator_learning_rate", "gradient_penalty", "balance_gradients", "balance_ratio", "generator_loss",
-                "grid_weight", "grid_tile", "grid_period", "local_box", "feature_matching", "style_weight", "reconstruction_blur", "frozen_blocks")}
+                "grid_weight", "grid_tile", "grid_period", "local_box", "feature_matching", "style_weight", "detail_weight", "reconstruction_blur", "frozen_blocks")}
             if config.adversarial and phase == "joint" else None,
         },
     )

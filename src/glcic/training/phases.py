@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from glcic.devices import autocast
 from glcic.losses import RECONSTRUCTION_LOSSES, adversarial_loss, discriminator_loss, feature_matching, gradient_penalty, grid_prior, low_pass
 from glcic.models.completion import composite, network_input, noise_maps
+from glcic.local_detail import detail_loss
 from glcic.style import filter_bank, style_loss
 
 
@@ -252,6 +253,10 @@ def completion_update(networks: Networks, batch: Batch, output: torch.Tensor, co
             style = hole_style(networks, batch, composite)
             loss = loss + config.style_weight * style
             stats["style"] = style.item()
+        if config.detail_weight:
+            detail = detail_loss(output, batch.image, batch.hole)
+            loss = loss + config.detail_weight * detail
+            stats["detail"] = detail.item()
         networks.completion_optimizer.zero_grad(set_to_none=True)
         loss.backward()
         networks.completion_optimizer.step()
