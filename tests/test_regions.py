@@ -43,6 +43,48 @@ def test_windows_are_aligned_cover_their_margin_and_stay_inside_the_image(native
     assert 500 - margin - 4 < middle.box.top <= 500 - margin and 530 + margin <= middle.box.top + middle.box.height < 530 + margin + 4
 
 
+def _overlap(a, b):
+    return a.top < b.top + b.height and b.top < a.top + a.height and a.left < b.left + b.width and b.left < a.left + a.width
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("native", [False, True])
+def test_windows_merge_until_no_two_of_one_scale_overlap_and_no_further(seed, native):
+    """Against the definition, on random boxes and specks: every hole is completed by exactly one
+    window, no two windows of one scale overlap, and each window's holes cannot be split into two
+    sets whose windows would not overlap (the merge takes the finest partition that has no overlap)."""
+    from glcic.inference.regions import _with_box, Window
+
+    rng = np.random.default_rng(seed)
+    hole = np.zeros((int(rng.integers(200, 500)), int(rng.integers(200, 500))), bool)
+    for _ in range(8):
+        top, left = rng.integers(0, hole.shape[0]), rng.integers(0, hole.shape[1])
+        hole[top : top + rng.integers(1, 90), left : left + rng.integers(1, 90)] = True
+    hole |= rng.random(hole.shape) < 0.0005  # specks: many one-pixel holes
+    windows, labels = plan_windows(hole, working_depth=16, reach=153, native=native)
+    count = label_holes(hole)[0]
+    assert sorted(label for w in windows for label in w.labels) == list(range(1, count))
+    for i, a in enumerate(windows):
+        assert not any(a.scale == b.scale and _overlap(a.box, b.box) for b in windows[i + 1 :])
+    # finest: replay the merge pair by pair from single holes, the slow way, and compare
+    _, _, stats = label_holes(hole)
+    extents = {k: (int(stats[k, 1]), int(stats[k, 0]), int(stats[k, 1] + stats[k, 3]), int(stats[k, 0] + stats[k, 2])) for k in range(1, count)}
+    margin = 153 if native else CONTEXT
+    slow = [_with_box(Window(w.box, s, (k,)), extents, margin, *hole.shape, None)
+            for k in range(1, count) for w in [windows[0]] for s in [next(x.scale for x in windows if k in x.labels)]]
+    merged = True
+    while merged:
+        merged = False
+        for i in range(len(slow)):
+            j = next((j for j in range(i + 1, len(slow)) if slow[i].scale == slow[j].scale and _overlap(slow[i].box, slow[j].box)), None)
+            if j is not None:
+                slow[i] = _with_box(Window(slow[i].box, slow[i].scale, slow[i].labels + slow[j].labels), extents, margin, *hole.shape, None)
+                del slow[j]
+                merged = True
+                break
+    assert sorted((w.box, w.scale, sorted(w.labels)) for w in windows) == sorted((w.box, w.scale, sorted(w.labels)) for w in slow)
+
+
 def test_a_deep_hole_gets_its_context_at_the_working_scale():
     hole = box_mask(1600, 2560, (700, 1200, 200, 200))
     (window,), _ = plan_windows(hole, working_depth=32, reach=153)
