@@ -23,8 +23,8 @@ completes only its own holes. Windows of one scale that overlap are merged.
 from __future__ import annotations
 
 import math
-from itertools import chain
 from dataclasses import dataclass
+from itertools import chain
 
 import numpy as np
 
