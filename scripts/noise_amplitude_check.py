@@ -3,8 +3,10 @@ the fine detail of the known pixels around it, at completion only (docs/adversar
 
     python scripts/noise_amplitude_check.py scripts/rect_check.py accurate MODEL... -o sheet.png
     python scripts/noise_amplitude_check.py scripts/validate_snapshots.py RUN --data data/photos/validation
+    python scripts/noise_amplitude_check.py glcic train ...     # glcic itself, training included
 
-Runs the given script with `glcic.inference.complete.network_input` wrapped: before the network,
+Runs the given script (or `glcic`) with `network_input` wrapped where completion and training call
+it (`glcic.inference.complete`, `glcic.training.phases`): before the network,
 each noise map is multiplied by the amplitude of `amplitude` (the luminance's detail, |image - its
 2 px blur|, over the known pixels at least 4 px from the hole, spread by a normalised Gaussian of
 12 px and divided by REFERENCE, clipped to [0, 1.5]). A sky gets no grain by construction; a rock
@@ -39,13 +41,19 @@ def amplitude(image: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
 
 def main() -> None:
     import glcic.inference.complete as complete
-
-    plain = complete.network_input
+    import glcic.training.phases as phases
+    from glcic.models.completion import network_input
 
     def scaled(image, hole, mean_pixel, noise=None):
-        return plain(image, hole, mean_pixel, None if noise is None else noise * amplitude(image, hole))
+        if noise is not None:
+            noise = noise * amplitude(image.float(), hole.float()).to(noise.dtype)
+        return network_input(image, hole, mean_pixel, noise)
 
-    complete.network_input = scaled
+    complete.network_input = phases.network_input = scaled
+    if sys.argv[1] == "glcic":
+        from glcic.cli import main as glcic
+
+        sys.exit(glcic(sys.argv[2:]))
     script, sys.argv = sys.argv[1], sys.argv[1:]
     runpy.run_path(script, run_name="__main__")
 
