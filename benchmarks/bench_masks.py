@@ -5,7 +5,7 @@
 1. Planning (`glcic.inference.regions.plan_completion`) of masks of one-pixel specks at 1 % of a
    photo's pixels, from 0.3 to 12 MP: seconds, and seconds per 10,000 specks (constant when the
    merge grows with the holes' number, as it does since 2026-12-07; it used to grow with its square).
-2. The Poisson blend's sparse solve (`glcic.inference.postprocess._solve`'s system) on a brush
+2. The Poisson blend's sparse solve (`glcic.inference.postprocess.poisson_system`) on a brush
    stroke and on a speckled hole, ordered by minimum degree on A^T + A and by COLAMD: seconds each
    and their ratio. Minimum degree fills in less; its ordering time explodes on large, irregular
    holes, so the blend orders every system by COLAMD.
@@ -20,33 +20,11 @@ import time
 import numpy as np
 
 
-def laplacian(unknown: np.ndarray):
-    """The blend's matrix for `unknown` pixels (as `_solve` builds it), and a right-hand side."""
-    from scipy import sparse
-
-    height, width = unknown.shape
-    count = int(unknown.sum())
-    index = np.full(unknown.shape, -1, dtype=np.int64)
-    index[unknown] = np.arange(count)
-    ys, xs = np.nonzero(unknown)
-    diagonal, rows, cols = np.zeros(count), [np.arange(count)], [np.arange(count)]
-    for dy, dx in ((-1, 0), (1, 0), (0, -1), (0, 1)):
-        ny, nx = ys + dy, xs + dx
-        inside = (ny >= 0) & (ny < height) & (nx >= 0) & (nx < width)
-        diagonal += inside
-        neighbour = np.full(count, -1, dtype=np.int64)
-        neighbour[inside] = index[ny[inside], nx[inside]]
-        rows.append(np.flatnonzero(neighbour >= 0))
-        cols.append(neighbour[neighbour >= 0])
-    values = [diagonal] + [-np.ones(len(r)) for r in rows[1:]]
-    matrix = sparse.csc_matrix((np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))), shape=(count, count))
-    return matrix, np.ones((count, 3))
-
-
 def main() -> int:
     import cv2
     from scipy.sparse.linalg import splu
 
+    from glcic.inference.postprocess import poisson_system
     from glcic.inference.regions import plan_completion
     from glcic.models.completion import network_reach
 
@@ -69,7 +47,7 @@ def main() -> int:
     specked = rng.random((240, 240)) < 0.85  # 49,000 px: minimum degree takes minutes from about 100,000
     print("blend solve, minimum degree (MMD_AT_PLUS_A) against COLAMD")
     for name, unknown in (("30 px brush stroke", stroke > 0), ("speckled hole, 85 %", specked)):
-        matrix, rhs = laplacian(unknown)
+        matrix, rhs, _ = poisson_system(unknown, np.ones(unknown.shape + (3,)))
         seconds = {}
         for ordering in ("MMD_AT_PLUS_A", "COLAMD"):
             start = time.perf_counter()

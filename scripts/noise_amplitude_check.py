@@ -31,9 +31,10 @@ SPREAD = 12.0  # px
 def amplitude(image: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
     """(B, 1, H, W) in [0, 1.5]: the known pixels' detail around each pixel, image (B, 3, H, W), hole (B, 1, H, W)."""
     from glcic.losses import low_pass
+    from glcic.pixels import LUMA
 
     known = -F.max_pool2d(-(1 - hole), 9, stride=1, padding=4)  # known pixels 4 px from any hole pixel
-    luma = (image * image.new_tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)).sum(dim=1, keepdim=True)
+    luma = (image * image.new_tensor(LUMA).view(1, 3, 1, 1)).sum(dim=1, keepdim=True)
     detail = (luma - low_pass(luma, 2.0)).abs() * known
     spread = low_pass(detail, SPREAD) / low_pass(known, SPREAD).clamp_min(1e-4)
     return (spread / REFERENCE).clamp(0, 1.5)

@@ -18,11 +18,11 @@ import torch
 import torch.nn.functional as F
 
 from glcic.losses import low_pass
+from glcic.pixels import LUMA
 
 TILE = 8  # px: the squares, at the training crops' scale
 SIGMA = 2.0  # px: the detail is what a Gaussian of this size takes away
 COVERAGE = 0.5  # a square counts when at least this share of it is hole
-LUMA = (0.299, 0.587, 0.114)
 
 
 def detail_map(images: torch.Tensor, hole: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -122,14 +122,28 @@ def _two_level(hole: np.ndarray, ring: np.ndarray, difference: np.ndarray, facto
 
 def _solve(unknown: np.ndarray, boundary: np.ndarray) -> np.ndarray:
     """(H, W, C): harmonic on the `unknown` pixels, `boundary` (H, W, C) everywhere else."""
-    from scipy import sparse
     from scipy.sparse.linalg import splu
+
+    result = boundary.copy()
+    if not unknown.any():
+        return result
+    matrix, rhs, (ys, xs) = poisson_system(unknown, boundary)
+    # COLAMD (SuperLU's default) orders any hole in time close to its size. A minimum-degree ordering
+    # of A^T + A, used before 2026-12-07, fills in less but takes far longer to find on irregular
+    # holes: 25 s against 0.13 s on a speckled hole of 49,000 pixels, 0.8 s against 0.04 s on one
+    # of 12,000 (benchmarks/bench_masks.py).
+    result[ys, xs] = splu(matrix, permc_spec="COLAMD").solve(rhs)
+    return result
+
+
+def poisson_system(unknown: np.ndarray, boundary: np.ndarray):
+    """The sparse system of `_solve`: (N, N) CSC matrix (4-neighbour Laplacian over the N `unknown`
+    pixels, zero-gradient at the image border), (N, C) right-hand side from `boundary` on their known
+    neighbours, and the unknowns' (rows, columns) in row-major order."""
+    from scipy import sparse
 
     height, width = unknown.shape
     count = int(unknown.sum())
-    result = boundary.copy()
-    if count == 0:
-        return result
     index = np.full((height, width), -1, dtype=np.int64)
     index[unknown] = np.arange(count)
     ys, xs = np.nonzero(unknown)  # (N,), row-major: matches index
@@ -149,9 +163,4 @@ def _solve(unknown: np.ndarray, boundary: np.ndarray) -> np.ndarray:
         rhs[fixed] += boundary[ny[fixed], nx[fixed]]
     values = [diagonal] + [-np.ones(len(r)) for r in rows[1:]]
     matrix = sparse.csc_matrix((np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))), shape=(count, count))
-    # COLAMD (SuperLU's default) orders any hole in time close to its size. A minimum-degree ordering
-    # of A^T + A, used before 2026-12-07, fills in less but takes far longer to find on irregular
-    # holes: 25 s against 0.13 s on a speckled hole of 49,000 pixels, 0.8 s against 0.04 s on one
-    # of 12,000 (benchmarks/bench_masks.py).
-    result[ys, xs] = splu(matrix, permc_spec="COLAMD").solve(rhs)
-    return result
+    return matrix, rhs, (ys, xs)
