@@ -42,6 +42,24 @@ def check_texture() -> None:
     _patch_match()
 
 
+def patchmatch_copy(fill: np.ndarray, hole: np.ndarray, seed: int = 0) -> np.ndarray:
+    """PatchMatch's fill of `hole` from the known pixels of `fill`, (H, W, 3) float32 in [0, 1].
+
+    fill: (H, W, 3) float in [0, 1]; hole: (H, W) bool. Patches are matched in 8 bits."""
+    patch_match = _patch_match()
+    patch_match.set_random_seed(int(seed))
+    pixels = np.rint(np.clip(fill, 0, 1) * 255).astype(np.uint8)
+    return np.asarray(patch_match.inpaint(pixels, hole.astype(np.uint8), patch_size=PATCH_SIZE)).astype(np.float32) / 255
+
+
+def split_by_scale(fill: np.ndarray, copied: np.ndarray, sigma: float = SPLIT_SIGMA) -> np.ndarray:
+    """`fill` below `sigma` px plus `copied` above it, (H, W, 3) float32 in [0, 1]."""
+    import cv2
+
+    blur = lambda image: cv2.GaussianBlur(image, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)  # noqa: E731
+    return np.clip(blur(fill) + copied - blur(copied), 0, 1)
+
+
 def textured_hole(completed: np.ndarray, hole: np.ndarray, seed: int = 0) -> np.ndarray:
     """The hole's pixels (N, 3), float32 in [0, 1]: the network's coarse fill plus the fine detail
     of PatchMatch's fill from the known pixels.
@@ -51,12 +69,5 @@ def textured_hole(completed: np.ndarray, hole: np.ndarray, seed: int = 0) -> np.
     fine detail at 8-bit precision)."""
     if min(hole.shape) < MIN_SIDE or not hole.any() or hole.all():
         return completed[hole]
-    import cv2
-
-    patch_match = _patch_match()
     fill = np.clip(completed, 0, 1).astype(np.float32)
-    patch_match.set_random_seed(int(seed))
-    copied = np.asarray(patch_match.inpaint(np.rint(fill * 255).astype(np.uint8), hole.astype(np.uint8), patch_size=PATCH_SIZE))
-    copied = copied.astype(np.float32) / 255
-    blur = lambda image: cv2.GaussianBlur(image, (0, 0), SPLIT_SIGMA, borderType=cv2.BORDER_REFLECT)  # noqa: E731
-    return np.clip(blur(fill) + copied - blur(copied), 0, 1)[hole]
+    return split_by_scale(fill, patchmatch_copy(fill, hole, seed))[hole]
