@@ -1,6 +1,6 @@
 """The README's screenshot of the page, taken by Debian's Chromium through Playwright.
 
-    python scripts/screenshot_web.py docs/web.png [--photo examples/images/stream.jpg] [--texture]
+    python scripts/screenshot_web.py docs/web.png [--photo examples/images/stream.jpg] [--no-texture]
 
 Starts `glcic serve` with every bundled model, opens the photo, paints a stroke over part of it,
 chooses `--model` in the page, completes it, and saves the page (after completion) and the page
@@ -30,7 +30,7 @@ def main() -> int:
     parser.add_argument("--size", type=int, default=28)
     parser.add_argument("--port", type=int, default=7871)
     parser.add_argument("--model", default="accurate", help="the bundled model chosen in the page")
-    parser.add_argument("--texture", action="store_true", help="tick Photo texture before completing")
+    parser.add_argument("--no-texture", action="store_true", help="untick Photo texture (on by default where the server has PatchMatch)")
     args = parser.parse_args()
     server = subprocess.Popen([sys.executable, "-m", "glcic", "serve", "--port", str(args.port)])
     url = f"http://127.0.0.1:{args.port}/"
@@ -59,8 +59,9 @@ def main() -> int:
             page.screenshot(path=str(args.output.with_name(args.output.stem + "-painting.png")))
             if page.locator("#model option").count() > 1:  # the choice shows only with several models
                 page.select_option("#model", args.model)
-            if args.texture:
-                page.check("#texture")
+            page.wait_for_function("document.getElementById('texture').checked || document.getElementById('texture').disabled")
+            if args.no_texture:
+                page.uncheck("#texture")
             page.click("#complete")
             page.wait_for_function("!document.body.dataset.busy && !document.getElementById('download').disabled", timeout=120_000)
             page.mouse.move(0, 0)

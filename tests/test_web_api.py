@@ -61,6 +61,15 @@ def test_complete_returns_the_image_changed_only_in_the_hole(client, upload):
     assert np.any(raw[hole] != result[hole])  # the field reaches complete()
 
 
+def test_info_says_whether_texture_can_run(client, model, monkeypatch):
+    import importlib.util
+
+    assert client.get("/api/info").json()["texture"] is (importlib.util.find_spec("patchmatch") is not None)
+    monkeypatch.setattr("glcic.inference.texture.texture_problem", lambda: "texture synthesis needs the pypatchmatch package")
+    info = TestClient(create_app(model)).get("/api/info").json()
+    assert info["texture"] is False and "pypatchmatch" in info["texture_problem"]
+
+
 def test_texture_field_reaches_complete(client, upload, model):
     pytest.importorskip("patchmatch")
     import glcic

@@ -114,22 +114,41 @@ def test_paint_complete_download(server, browser, photo_file, tmp_path):
     page.close()
 
 
-def test_the_photo_texture_box_asks_the_server_for_texture(server, browser, photo_file):
+def test_the_photo_texture_box_starts_on_and_asks_the_server_for_texture(server, browser, photo_file):
     pytest.importorskip("patchmatch")
     page = browser.new_page(viewport={"width": 1200, "height": 800})
     page.add_init_script("""const send = window.fetch; window.sentTexture = [];
         window.fetch = (url, options) => { if (options && options.body instanceof FormData) window.sentTexture.push(options.body.get("texture"));
                                            return send(url, options); };""")  # what the page's form says, as sent
     page.goto(server)
+    page.wait_for_function("document.getElementById('texture').checked")  # on, once the server said it can
+    assert page.is_enabled("#texture")
     page.set_input_files("#file", str(photo_file))
     page.wait_for_function("document.getElementById('photo').width === 400")
     paint(page, [(100, 150), (200, 150)], size=20)
-    assert not page.is_checked("#texture")
-    page.check("#texture")
     page.click("#complete")
     page.wait_for_function("!document.body.dataset.busy && !document.getElementById('download').disabled", timeout=60_000)
     assert "Completed" in page.inner_text("#message")
-    assert page.evaluate("window.sentTexture") == ["true"]
+    page.uncheck("#texture")
+    paint(page, [(100, 250), (200, 250)], size=20)
+    page.click("#complete")
+    page.wait_for_function("window.sentTexture.length === 2 && !document.body.dataset.busy", timeout=60_000)
+    assert page.evaluate("window.sentTexture") == ["true", "false"]
+    page.close()
+
+
+def test_the_photo_texture_box_is_off_and_says_why_where_the_server_cannot(server, browser):
+    page = browser.new_page()
+
+    def without_texture(route):
+        info = route.fetch().json()
+        route.fulfill(json={**info, "texture": False, "texture_problem": "texture synthesis needs the pypatchmatch package"})
+
+    page.route("**/api/info", without_texture)
+    page.goto(server)
+    page.wait_for_function("document.getElementById('texture').disabled")
+    assert not page.is_checked("#texture")
+    assert "pypatchmatch" in page.get_attribute("label:has(#texture)", "title")
     page.close()
 
 

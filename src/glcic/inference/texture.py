@@ -42,6 +42,15 @@ def check_texture() -> None:
     _patch_match()
 
 
+def texture_problem() -> str | None:
+    """Why texture synthesis cannot run here (what to install), or None where it can."""
+    try:
+        _patch_match()
+    except GlcicError as problem:
+        return str(problem)
+    return None
+
+
 def patchmatch_copy(fill: np.ndarray, hole: np.ndarray, seed: int = 0) -> np.ndarray:
     """PatchMatch's fill of `hole` from the known pixels of `fill`, (H, W, 3) float32 in [0, 1].
 

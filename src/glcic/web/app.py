@@ -2,7 +2,8 @@
 
     GET  /                the page (plain HTML/JS/CSS served from the package: no CDN, no telemetry)
     GET  /api/health      {"status": "ok", "running": n, "waiting": n, "capacity": n}
-    GET  /api/info        the models' configurations (the first is the default) and the server's limits
+    GET  /api/info        the models' configurations (the first is the default), the server's limits, and
+                          whether it can add texture (`texture`; `texture_problem` says what to install if not)
     POST /api/complete    multipart `image`, `mask` (+ optional `model`, `postprocess`, `invert_mask`, `native`, `texture`)
                           -> image/png, the completed image at the input's size
     GET  /docs            OpenAPI documentation
@@ -171,6 +172,10 @@ def create_app(model, limits: Limits | None = None):
     async def health():
         return {"status": "ok", "running_or_waiting": queue.pending, "capacity": queue.capacity}
 
+    from glcic.inference.texture import texture_problem
+
+    texture_missing = texture_problem()  # the page offers Photo texture, on by default, where this is None
+
     @app.get("/api/info")
     async def info():
         import dataclasses
@@ -179,7 +184,8 @@ def create_app(model, limits: Limits | None = None):
         return {"model": dataclasses.asdict(default.config), "models": {name: dataclasses.asdict(m.config) for name, m in models.items()},
                 "default_model": default_name, "device": str(default.device), "backend": default.backend,
                 "precision": default.precision, "max_upload_bytes": limits.max_upload_bytes, "max_pixels": limits.max_pixels,
-                "workers": limits.workers, "queue_size": limits.queue_size, "version": __version__}
+                "workers": limits.workers, "queue_size": limits.queue_size, "version": __version__,
+                "texture": texture_missing is None, "texture_problem": texture_missing}
 
     def work(image_bytes: bytes, mask_bytes: bytes, options: dict, chosen) -> bytes:
         import warnings

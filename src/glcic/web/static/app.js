@@ -287,4 +287,9 @@ fetch("/api/info").then((response) => response.json()).then((info) => {
   }
   $("model").value = info.default_model || names[0] || "";
   $("model-choice").hidden = names.length < 2;
+  // Photo texture starts on where the server can do it: its fills are told from the photo far less
+  // often, at a small cost in pixel error (docs/texture.md); off and disabled, with the reason, where it cannot.
+  $("texture").checked = info.texture === true;
+  $("texture").disabled = info.texture === false;
+  if (info.texture === false) $("texture").parentElement.title = info.texture_problem || "the server cannot add texture";
 }).catch(() => { /* an old server: no choice to offer */ });
