@@ -1,10 +1,10 @@
 """Side-by-side sheets of models on the same photos and masks, at 100 % (no resizing).
 
     python scripts/compare_models.py -o docs/examples.png --images examples/images --masks examples/masks \\
-        --model old=old.safetensors --model new=src/glcic/assets/glcic-accurate.safetensors [--raw] [--telea]
+        --model old=old.safetensors --model new=src/glcic/assets/glcic-accurate.safetensors [--raw] [--texture] [--telea]
 
 One row per photo: the input with the hole in white, each model's completion (and with --raw its
-network output without post-processing), OpenCV's Telea with --telea, and the original. Titles on top.
+network output without post-processing, with --texture its completion with the photo's texture, seed 0), OpenCV's Telea with --telea, and the original. Titles on top.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ def main() -> int:
     parser.add_argument("--masks", type=Path, required=True)
     parser.add_argument("--model", action="append", required=True, help="NAME=PATH (PATH 'bundled' for the bundled model)")
     parser.add_argument("--raw", action="store_true", help="also each model's raw network output")
+    parser.add_argument("--texture", action="store_true", help="also each model's completion with --texture")
     parser.add_argument("--telea", action="store_true", help="also OpenCV's Telea")
     args = parser.parse_args()
     models = {}
@@ -49,6 +50,9 @@ def main() -> int:
             if args.raw:
                 columns.append(glcic.complete(model, image, hole, postprocess=False))
                 names.append(f"{name} raw")
+            if args.texture:
+                columns.append(glcic.complete(model, image, hole, texture=True, seed=0))
+                names.append(f"{name} --texture")
         if args.telea:
             columns.append(cv2.inpaint(image, hole.astype(np.uint8), 5, cv2.INPAINT_TELEA))
             names.append("telea")
