@@ -79,4 +79,4 @@ def textured_hole(completed: np.ndarray, hole: np.ndarray, seed: int = 0) -> np.
     if min(hole.shape) < MIN_SIDE or not hole.any() or hole.all():
         return completed[hole]
     fill = np.clip(completed, 0, 1).astype(np.float32)
-    return split_by_scale(fill, patchmatch_copy(fill, hole, seed))[hole]
+    return split_by_scale(fill, patchmatch_copy(fill, hole, seed), SPLIT_SIGMA)[hole]
