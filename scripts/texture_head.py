@@ -58,6 +58,7 @@ def make_data(args) -> None:
 
 
 def build_head(width: int = 32):
+    import torch
     import torch.nn as nn
 
     class TextureHead(nn.Module):
@@ -77,8 +78,6 @@ def build_head(width: int = 32):
         def forward(self, filled, copied, split, hole):
             x = torch.cat([filled - 0.5, copied - 0.5, split - 0.5, hole], dim=1)
             return split + hole * self.out(self.body(x))
-
-    import torch
 
     return TextureHead()
 

@@ -10,7 +10,11 @@ detail finer than SIGMA px to the network's fill.
     python scripts/texture_pick.py --data data/photos/validation --protocol paper -o OUT --variants 4:4,4:8,1:8
 
 Each variant COUNT:SIGMA becomes a method `pick_COUNT_SIGMA` of `glcic evaluate`, run with
-`glcic_texture` and `patchmatch` on the same pairs.
+`glcic_texture` and `patchmatch` on the same pairs. With `--windows`, each variant (COUNT must be
+1) is `--texture` itself through `glcic.complete`'s windows with the split at SIGMA px:
+
+    python scripts/texture_pick.py --windows --data data/photos/test --protocol paper --per-image 40 \
+        --variants 1:4,1:8 --methods "" -o OUT
 """
 
 from __future__ import annotations
@@ -37,6 +41,18 @@ def picked(model, image, hole, count, sigma, seed=0):
     return np.where(hole[..., None], np.rint(out * 255).astype(np.uint8), image)
 
 
+def through_windows(model, image, hole, sigma, seed=0):
+    """`glcic.complete(..., texture=True)` with the split at `sigma` px."""
+    import glcic
+    import glcic.inference.texture as texture
+
+    chosen, texture.SPLIT_SIGMA = texture.SPLIT_SIGMA, sigma
+    try:
+        return glcic.complete(model, image, hole, postprocess=True, texture=True, seed=seed)
+    finally:
+        texture.SPLIT_SIGMA = chosen
+
+
 def main() -> None:
     import glcic
     from glcic.evaluation.baselines import register_method
@@ -49,14 +65,21 @@ def main() -> None:
     parser.add_argument("--variants", default="4:4,4:8")
     parser.add_argument("--methods", default="glcic_texture,patchmatch")
     parser.add_argument("--judge-seed", type=int, default=0)
+    parser.add_argument("--windows", action="store_true", help="each variant as --texture through glcic.complete's windows")
     parser.add_argument("-o", "--output", required=True)
     args = parser.parse_args()
     names = []
     for variant in args.variants.split(","):
         count, sigma = variant.split(":")
-        name = f"pick_{count}_{sigma}"
-        register_method(name, needs_model=True, requires=("patchmatch",))(
-            lambda image, hole, context, c=int(count), s=float(sigma): picked(context.model, image, hole, c, s, context.seed))
+        if args.windows:
+            if int(count) != 1:
+                parser.error("--windows takes variants 1:SIGMA only")
+            name = f"texture_{sigma}"
+            run = lambda image, hole, context, s=float(sigma): through_windows(context.model, image, hole, s, context.seed)  # noqa: E731
+        else:
+            name = f"pick_{count}_{sigma}"
+            run = lambda image, hole, context, c=int(count), s=float(sigma): picked(context.model, image, hole, c, s, context.seed)  # noqa: E731
+        register_method(name, needs_model=True, requires=("patchmatch",))(run)
         names.append(name)
     from glcic.evaluation.judge import JudgeSettings
 
