@@ -50,7 +50,7 @@ device-photos: photos
 	test -d data/device-photos || $(BIN)/python scripts/pack_photos.py data/photos data/device-photos
 
 # docs/results.md: the bundled model and the classical methods on the test photos (never used to choose
-# anything), 40 pairs per photo, the paper's rectangles and brush strokes, with the realism judge; the
+# anything), 40 pairs per photo, the paper's rectangles and brush strokes, with the realism judge (trained 3 times); the
 # full-resolution test photos; the Table 4 timings
 METHODS := glcic,glcic_texture,glcic_raw,telea,navier_stokes,biharmonic,patchmatch
 results: photos
@@ -58,7 +58,7 @@ results: photos
 	mkdir -p results
 	for protocol in paper free_form; do \
 		$(BIN)/glcic evaluate --data data/photos/test -o results/test-$$protocol --protocol $$protocol --per-image 40 \
-			--seed 0 --methods $(METHODS) --sheet-images 6 --no-progress > /dev/null || exit 1; \
+			--seed 0 --methods $(METHODS) --sheet-images 6 --judge-repeats 3 --no-progress > /dev/null || exit 1; \
 	done
 	$(BIN)/glcic evaluate --data data/photos/test_large -o results/test-large --protocol large --per-image 8 --seed 0 \
 		--methods glcic,glcic_whole,telea,navier_stokes --no-judge --no-progress > /dev/null

@@ -177,8 +177,11 @@ def test_evaluate_and_bench_commands(folder, tmp_path, model_path):
 
 def test_several_pairs_per_image_with_intervals_and_paired_differences(folder, tmp_path, model):
     result = evaluate(folder, tmp_path / "out", model=model, protocol="paper", per_image=4, methods=["glcic", "telea"],
-                      sheet_images=2, progress=False, judge=JudgeSettings(steps=10, ensemble=1))
+                      sheet_images=2, progress=False, judge=JudgeSettings(steps=10, ensemble=1, repeats=2))
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    for method in ("glcic", "telea"):  # the judge's number is the mean of its repeats
+        assert len(summary["judge_repeats"][method]) == 2
+        assert summary["means"][method]["judge"] == pytest.approx(np.mean(summary["judge_repeats"][method]), abs=1e-4)
     assert summary["pairs"] == 12 and summary["images"] == 3 and len(result.images) == 12
     assert len(set(result.images)) == 12  # distinct crops, named photo#k
     for method, intervals in summary["intervals_95"].items():
@@ -190,7 +193,7 @@ def test_several_pairs_per_image_with_intervals_and_paired_differences(folder, t
     for metric in ("hole_l1", "psnr", "ssim"):  # the saved set (crops and holes) is reused exactly
         assert again.means["telea"][metric] == result.means["telea"][metric]
     summary_text = (tmp_path / "out" / "summary.md").read_text()
-    assert "Paired differences" in summary_text and "judge accuracy" in summary_text
+    assert "Paired differences" in summary_text and "judge accuracy" in summary_text and "trained 2 times" in summary_text
     assert "Only 12 pairs" in summary_text  # too few to tell methods apart, and the summary says so
     assert set(summary["means"]["telea"]) >= {"hole_l1", "psnr", "ssim", "detail", "judge"}
 
@@ -247,3 +250,21 @@ def test_a_symlink_loop_neither_hangs_nor_multiplies_files(folder):
     os.symlink(folder, folder / "sub" / "loop")
     os.symlink(folder / "sub", folder / "again")
     assert list_images(folder, recursive=True) == before
+
+
+def test_the_judges_interval_covers_its_repeats_disagreeing_not_only_the_pairs():
+    from glcic.evaluation.evaluate import confidence_intervals
+
+    pairs = 60
+    # repeat 0 says "right" on every pair and repeat 1 "wrong": every pair's mean is 0.5, so the pairs
+    # alone give an interval of zero width; the repeats' disagreement must widen it
+    repeated = {"glcic": np.stack([np.ones(pairs), np.zeros(pairs)]), "telea": np.stack([np.ones(pairs), np.ones(pairs)])}
+    rows = [{"method": method, "image": str(i), "judge": float(repeated[method][:, i].mean())} for method in repeated for i in range(pairs)]
+    pairs_only, _ = confidence_intervals(rows, ["glcic", "telea"], ["judge"], seed=0)
+    assert pairs_only["glcic"]["judge"] == [0.5, 0.5]
+    intervals, differences = confidence_intervals(rows, ["glcic", "telea"], ["judge"], seed=0, repeated=repeated)
+    low, high = intervals["glcic"]["judge"]
+    assert low <= 0.0 + 1e-9 and high >= 1.0 - 1e-9  # either repeat alone is possible
+    assert intervals["telea"]["judge"] == [1.0, 1.0]  # repeats that agree add nothing
+    difference = differences["glcic - telea"]["judge"]
+    assert difference["mean"] == pytest.approx(-0.5) and difference["low"] <= -1.0 + 1e-9 and difference["high"] >= -1e-9

@@ -57,21 +57,21 @@ def mean_fill(truth, hole):
 
 def test_the_judge_tells_a_mean_fill_from_the_photo():
     real, fake, photos = _pairs(24, mean_fill)
-    values = judge_values(real, fake, photos, JudgeSettings(steps=60, ensemble=1))
-    assert values.shape == (24,) and set(np.unique(values)) <= {0.0, 0.5, 1.0}
+    values = judge_values(real, fake, photos, JudgeSettings(steps=60, ensemble=1, repeats=1))
+    assert values.shape == (1, 24) and set(np.unique(values)) <= {0.0, 0.5, 1.0}
     assert values.mean() >= 0.95
 
 
 def test_the_judge_cannot_tell_the_photo_from_itself():
     real, fake, photos = _pairs(24, lambda truth, hole: truth.copy())
-    values = judge_values(real, fake, photos, JudgeSettings(steps=60, ensemble=1))
-    assert np.all(values == 0.5)  # every pair a tie: indistinguishable
+    values = judge_values(real, fake, photos, JudgeSettings(steps=60, ensemble=1, repeats=2))
+    assert values.shape == (2, 24) and np.all(values == 0.5)  # every pair a tie in every repeat: indistinguishable
 
 
 def test_the_judge_is_seeded_and_scores_only_photos_it_did_not_train_on():
     real, fake, photos = _pairs(16, mean_fill)
-    first = judge_values(real, fake, photos, JudgeSettings(steps=20, seed=3, ensemble=2))
-    assert np.array_equal(first, judge_values(real, fake, photos, JudgeSettings(steps=20, seed=3, ensemble=2)))
+    first = judge_values(real, fake, photos, JudgeSettings(steps=20, seed=3, ensemble=2, repeats=1))
+    assert np.array_equal(first, judge_values(real, fake, photos, JudgeSettings(steps=20, seed=3, ensemble=2, repeats=1)))
     with pytest.raises(ValueError, match="at least two photos"):
         judge_values(real, fake, [0] * 16, JudgeSettings(steps=5, ensemble=1))
 
@@ -91,7 +91,7 @@ def test_the_judge_gives_the_same_verdicts_whatever_torch_thread_count_it_is_cal
     try:
         for count in (1, 2):
             torch.set_num_threads(count)
-            verdicts.append(judge_values(real, fake, photos, JudgeSettings(steps=40, ensemble=1)))
+            verdicts.append(judge_values(real, fake, photos, JudgeSettings(steps=40, ensemble=1, repeats=1)))
             assert torch.get_num_threads() == count  # put back as it was
     finally:
         torch.set_num_threads(threads)
@@ -135,3 +135,19 @@ def test_the_grid_index_sees_stripes_locked_to_the_pixel_grid_and_not_texture():
     blocks = np.clip(blocks, 0, 255).astype(np.uint8)
     assert grid(image, image, hole) < 0.2
     assert grid(image, striped, hole) > 0.5 and grid(image, checker, hole) > 0.5 and grid(image, blocks, hole) > 0.5
+
+
+def test_the_judges_repeats_are_other_seeds_and_run_in_parallel_with_the_same_bits():
+    def grain(truth, hole):  # a fill the judge is unsure of: repeats from other seeds disagree on some pairs
+        completed = truth.astype(np.float32)
+        completed[hole] += np.random.default_rng(int(truth[0, 0, 0])).normal(0, 4, completed[hole].shape)
+        return np.clip(completed, 0, 255).astype(np.uint8)
+
+    real, fake, photos = _pairs(16, grain)
+    settings = JudgeSettings(steps=40, ensemble=2, repeats=3)
+    alone = judge_values(real, fake, photos, settings, workers=1)
+    assert alone.shape == (3, 16)
+    assert np.array_equal(alone, judge_values(real, fake, photos, settings, workers=3))  # jobs in threads at once: same bits
+    once = judge_values(real, fake, photos, JudgeSettings(steps=40, ensemble=2, repeats=1), workers=2)
+    assert np.array_equal(once[0], alone[0])  # repeat 0 is the judge of one repeat (and of versions before repeats)
+    assert not np.array_equal(alone[0], alone[1]) and not np.array_equal(alone[0], alone[2])  # the others are other seeds

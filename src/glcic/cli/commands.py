@@ -297,7 +297,8 @@ def run_evaluate(args) -> int:
     methods = [name.strip() for name in args.methods.split(",") if name.strip()]
     if not methods:
         raise GlcicError(f"--methods names no method; choose from {', '.join(list_methods())}")
-    judge = None if args.no_judge else JudgeSettings(steps=args.judge_steps, seed=args.seed, ensemble=args.judge_ensemble)
+    judge = None if args.no_judge else JudgeSettings(steps=args.judge_steps, seed=args.seed, ensemble=args.judge_ensemble,
+                                                        repeats=args.judge_repeats)
     result = evaluate(args.data, args.output, model=model, protocol=args.protocol, seed=args.seed, masks=args.masks,
                       methods=methods, limit=args.limit, per_image=args.per_image, sheet_images=args.sheet_images,
                       progress=not args.no_progress, judge=judge)

@@ -194,9 +194,12 @@ def _add_evaluation_parsers(commands, formatter) -> None:
     evaluate.add_argument("--per-image", type=_value_parser("per_image"), default=1, help="(crop, hole) pairs per image: the centre crop, then random crops at random scales")
     evaluate.add_argument("--sheet-images", type=_natural_int, default=4, help="images in comparison.png")
     evaluate.add_argument("--no-judge", action="store_true", help="skip the realism judge (small CNNs trained per method: "
-                          "about a minute each on 2 cores)")
+                          "a minute or two a method on 2 cores)")
     evaluate.add_argument("--judge-steps", type=_positive_int, default=300, help="training steps of each judge")
     evaluate.add_argument("--judge-ensemble", type=_positive_int, default=4, help="judges per fold, their verdicts averaged")
+    evaluate.add_argument("--judge-repeats", type=_positive_int, default=2,
+                          help="the whole judge trained this many times from other seeds; with 2 or more its intervals cover its "
+                               "own training noise (the judge networks run one per core at once)")
     evaluate.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     evaluate.add_argument("--no-progress", action="store_true", help="no progress bars")
     evaluate.set_defaults(handler=handlers.run_evaluate)

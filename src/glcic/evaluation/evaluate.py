@@ -39,6 +39,7 @@ class Evaluation:
     differences: dict[str, dict[str, dict[str, list[float]]]] | None = None  # "a - b" -> metric -> {mean, low, high}
     metrics: list[str] | None = None  # the metrics reported (the judge only where it ran)
     notes: list[str] | None = None  # what a reader must know about these numbers (few pairs, judge not run)
+    judge_repeats: dict[str, list[float]] | None = None  # method -> the judge's accuracy in each of its repeats
 
 
 FEW_PAIRS = 30  # below this many pairs, intervals are too wide to tell methods apart: the summary says so
@@ -47,10 +48,16 @@ FEW_PAIRS = 30  # below this many pairs, intervals are too wide to tell methods 
 BOOTSTRAP_RESAMPLES = 2000
 
 
-def confidence_intervals(rows: list[dict], methods: list[str], metrics: list[str], seed: int):
+def confidence_intervals(rows: list[dict], methods: list[str], metrics: list[str], seed: int,
+                         repeated: dict[str, np.ndarray] | None = None):
     """95 % percentile-bootstrap intervals of each method's mean, and of the paired difference
     between each glcic method and every other method (the same pairs resampled for both), from
-    BOOTSTRAP_RESAMPLES resamples of the (image, hole) pairs drawn from default_rng([seed, 95])."""
+    BOOTSTRAP_RESAMPLES resamples of the (image, hole) pairs drawn from default_rng([seed, 95]).
+
+    `repeated`: method -> (repeats, pairs) values of the judge, trained `repeats` times. With two
+    repeats or more, each resample also draws the repeats (with replacement, apart for each method:
+    their training is independent), so that the judge's interval covers its own training noise,
+    not only the pairs'."""
     values = {(r["method"], metric): [] for r in rows for metric in metrics}
     for row in rows:
         for metric in metrics:
@@ -58,21 +65,33 @@ def confidence_intervals(rows: list[dict], methods: list[str], metrics: list[str
     count = len(values[(methods[0], metrics[0])]) if methods else 0
     if count == 0:
         return {}, {}
-    resamples = np.random.default_rng([seed, 95]).integers(0, count, size=(BOOTSTRAP_RESAMPLES, count))  # (R, N)
+    resamples = np.random.default_rng([seed, 95]).integers(0, count, size=(BOOTSTRAP_RESAMPLES, count))  # (B, N)
+    repeat_rng = np.random.default_rng([seed, 96])
 
-    def interval(samples: np.ndarray) -> list[float]:
-        finite = np.where(np.isfinite(samples), samples, np.nan)  # PSNR is inf on a perfect fill
-        means = np.nanmean(finite[resamples], axis=1)  # (R,)
+    def samples(method: str, metric: str) -> np.ndarray:
+        """The pairs' values, (N,), or for a repeated judge each resample's, (B, N): the mean over the
+        repeats it draws."""
+        table = (repeated or {}).get(method) if metric == "judge" else None
+        if table is None or len(table) < 2:
+            return np.asarray(values[(method, metric)], float)
+        drawn = repeat_rng.integers(0, len(table), size=(BOOTSTRAP_RESAMPLES, len(table)))  # (B, R)
+        return table[drawn].mean(axis=1)  # (B, N)
+
+    def interval(per_pair: np.ndarray) -> list[float]:
+        finite = np.where(np.isfinite(per_pair), per_pair, np.nan)  # PSNR is inf on a perfect fill
+        picked = finite[resamples] if finite.ndim == 1 else np.take_along_axis(finite, resamples, axis=1)
+        means = np.nanmean(picked, axis=1)  # (B,)
         return [round(float(np.nanpercentile(means, 2.5)), 5), round(float(np.nanpercentile(means, 97.5)), 5)]
 
-    intervals = {m: {metric: interval(np.asarray(values[(m, metric)], float)) for metric in metrics} for m in methods}
+    drawn = {(m, metric): samples(m, metric) for m in methods for metric in metrics}
+    intervals = {m: {metric: interval(drawn[(m, metric)]) for metric in metrics} for m in methods}
     differences = {}
     for ours in (m for m in methods if m.startswith("glcic")):
         for other in (m for m in methods if m != ours):
             entry = {}
             for metric in metrics:
                 delta = np.asarray(values[(ours, metric)], float) - np.asarray(values[(other, metric)], float)
-                low, high = interval(delta)
+                low, high = interval(drawn[(ours, metric)] - drawn[(other, metric)])
                 entry[metric] = {"mean": round(float(np.nanmean(np.where(np.isfinite(delta), delta, np.nan))), 5), "low": low, "high": high}
             differences[f"{ours} - {other}"] = entry
     return intervals, differences
@@ -209,7 +228,7 @@ def _evaluate_into(output, data, model, spec, seed, names, images, holes, per_im
         notes.append(f"Only {len(names)} pairs: the intervals are wide, and methods this close cannot be told apart; "
                      f"use at least {FEW_PAIRS} (--per-image, more photos) before drawing conclusions.")
     real_patches = np.stack([pair_patches(image, hole, index, seed) for index, (image, hole) in enumerate(zip(images, holes))]) if judge else None
-    rows, completions = [], {m.name: [] for m in runnable}
+    rows, completions, repeated = [], {m.name: [] for m in runnable}, {}
     for method in runnable:
         fake_patches = []
         method_rows = []
@@ -224,7 +243,8 @@ def _evaluate_into(output, data, model, spec, seed, names, images, holes, per_im
             if len(completions[method.name]) < sheet_images:
                 completions[method.name].append(completed)
         if judge:
-            for row, value in zip(method_rows, judge_values(real_patches, np.stack(fake_patches), photos, judge)):
+            repeated[method.name] = judge_values(real_patches, np.stack(fake_patches), photos, judge)  # (repeats, pairs)
+            for row, value in zip(method_rows, repeated[method.name].mean(axis=0)):
                 row["judge"] = float(value)
         rows += method_rows
 
@@ -238,14 +258,15 @@ def _evaluate_into(output, data, model, spec, seed, names, images, holes, per_im
         method.name: {key: float(np.mean([r[key] for r in rows if r["method"] == method.name])) for key in (*metric_names, "seconds")}
         for method in runnable
     }
-    intervals, differences = confidence_intervals(rows, [m.name for m in runnable], metric_names, seed)
-    result = Evaluation(spec, seed, names, means, skipped, output, intervals, differences, metric_names, notes)
+    intervals, differences = confidence_intervals(rows, [m.name for m in runnable], metric_names, seed, repeated)
+    judge_repeats = {name: [round(float(row.mean()), 5) for row in table] for name, table in repeated.items()}
+    result = Evaluation(spec, seed, names, means, skipped, output, intervals, differences, metric_names, notes, judge_repeats)
     (output / "summary.md").write_text(summary_markdown(result, data, unreadable))
     (output / "summary.json").write_text(json.dumps({
         "protocol": spec.name, "image_size": spec.image_size, "seed": seed, "images": len(photo_names), "pairs": len(names),
         "per_image": per_image, "data": str(data), "metrics": metric_names, "means": means, "intervals_95": intervals,
         "differences_95": differences, "skipped": skipped, "unreadable": unreadable, "notes": notes,
-        "judge": None if judge is None else dataclasses.asdict(judge),
+        "judge": None if judge is None else dataclasses.asdict(judge), "judge_repeats": judge_repeats,
     }, indent=2) + "\n")
     if runnable and sheet_images:
         write_comparison_sheet(output / "comparison.png", images[:sheet_images], holes[:sheet_images], completions)
@@ -294,6 +315,14 @@ def summary_markdown(result: Evaluation, data: Path, unreadable: list[str]) -> s
                      "patches completed (by photo folds: every pair is scored by a judge that never saw its photo); its accuracy "
                      "at picking the completion of each pair, 0.5 = indistinguishable. Detail ratio: the hole's mean gradient "
                      "in the completion over the original's there.")
+        repeats = result.judge_repeats or {}
+        if any(len(accuracies) > 1 for accuracies in repeats.values()):
+            lines.append("\nThe judge was trained " + str(max(map(len, repeats.values()))) + " times from other seeds; its number is "
+                         "the mean, and its intervals resample these repeats as well as the pairs. Each repeat's accuracy: "
+                         + "; ".join(f"{name} " + ", ".join(f"{a:.3f}" for a in accuracies) for name, accuracies in repeats.items()) + ".")
+        elif repeats:
+            lines.append("\nThe judge was trained once: its intervals cover the pairs, not its own training noise (another seed or "
+                         "another CPU kind moved a method's accuracy by 0.05-0.1); use --judge-repeats 2 or more to compare methods.")
     for note in result.notes or []:
         lines.append(f"\n**Note:** {note}")
     for name, reason in result.skipped.items():

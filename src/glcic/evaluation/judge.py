@@ -21,6 +21,13 @@ How, so that every method is judged the same way:
   fold's verdict is that of an ensemble of judges trained from different seeds, their
   probabilities averaged, because a single judge's own training noise was as large as the
   pairs' sampling noise.
+- Repeats: the whole judge (both folds, every member) is trained `repeats` times from other seeds.
+  Even an ensemble of four moved a method's accuracy by 0.05-0.1 from one seed to the next, and
+  between CPU kinds (whose float kernels round differently: another CPU is another seed), more than
+  the pairs' intervals allowed for; with two repeats or more the evaluation's intervals resample
+  the repeats as well as the pairs, so that they cover the judge's own noise.
+- Every judge network is one job on one thread; the jobs run in `workers` threads at once (one per
+  core by default), each giving the same bits as it would alone.
 - A pair's score, as the user study's question "which of the two is the photo?": the judge's mean
   probability of "completed" over the pair's patches, for the original and for the completion; the
   judge is right (1) when it gives the completion the higher one, wrong (0) when it gives it the
@@ -32,6 +39,7 @@ How, so that every method is judged the same way:
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,6 +57,12 @@ class JudgeSettings:
     seed: int = 0
     ensemble: int = 4  # judges trained per fold (seeds apart), their probabilities averaged: one judge's own
     # training noise moved a model's accuracy by 0.03-0.07 (sd over 4 seeds, 100 validation pairs), as much as the pairs do
+    repeats: int = 2  # the whole judge trained again from other seeds (repeat r adds REPEAT_SEED_STEP * r to every
+    # member's seed; repeat 0 is the judge of earlier versions): the intervals then cover the judge's own noise
+
+
+REPEAT_SEED_STEP = 100_003
+_SEEDING = threading.Lock()
 
 
 def patch_corners(hole: np.ndarray, rng: np.random.Generator, count: int = PATCHES_PER_PAIR, size: int = PATCH) -> np.ndarray:
@@ -94,8 +108,9 @@ def _train(real: np.ndarray, fake: np.ndarray, settings: JudgeSettings, seed: in
     import torch
     import torch.nn.functional as F
 
-    torch.manual_seed(seed)
-    network = _network(settings.width)
+    with _SEEDING:  # the weights' initial values come from torch's global generator: one job at a time
+        torch.manual_seed(seed)
+        network = _network(settings.width)
     optimizer = torch.optim.Adam(network.parameters(), lr=settings.learning_rate)
     rng = np.random.default_rng([seed, 7])
     real_t, fake_t = torch.from_numpy(real), torch.from_numpy(fake)
@@ -130,38 +145,72 @@ def pair_patches(image: np.ndarray, hole: np.ndarray, pair: int, seed: int = 0) 
     return cut_patches(image, hole, patch_corners(hole, np.random.default_rng([seed, pair])))
 
 
-def judge_values(real: np.ndarray, fake: np.ndarray, photos: list[int], settings: JudgeSettings = JudgeSettings()) -> np.ndarray:
-    """Per-pair judge values (1 right, 0 wrong, 0.5 a tie: their mean is the accuracy) for one
-    method's completions. `real`, `fake`: (pairs, patches, 4, S, S) from `pair_patches` of the
+def available_cores() -> int:
+    """The cores this process may run on."""
+    import os
+
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def judge_values(real: np.ndarray, fake: np.ndarray, photos: list[int], settings: JudgeSettings = JudgeSettings(),
+                 workers: int | None = None) -> np.ndarray:
+    """Per-pair judge values, (settings.repeats, pairs): 1 right, 0 wrong, 0.5 a tie; a row's mean is
+    one repeat's accuracy. `real`, `fake`: (pairs, patches, 4, S, S) from `pair_patches` of the
     originals and of the completions; `photos[i]` names the photo pair i was cut from (folds are
     made of whole photos). Needs pairs from at least two photos (ValueError otherwise).
 
-    The judges train on one thread whatever torch is set to: float sums come out in a different order
-    with the thread count, which moved a judge's accuracy by a few hundredths between runs."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        return _judge_values(real, fake, photos, settings)
-    finally:
-        torch.set_num_threads(threads)
-
-
-def _judge_values(real: np.ndarray, fake: np.ndarray, photos: list[int], settings: JudgeSettings) -> np.ndarray:
+    Each judge network trains on one thread whatever torch is set to (float sums come out in another
+    order with the thread count, which moved a judge's accuracy by a few hundredths between runs);
+    `workers` threads (default: one per available core, at most one per network) train them at
+    once, with the same results as one."""
     distinct = sorted(set(photos))
     if len(distinct) < 2:
         raise ValueError("the realism judge needs pairs from at least two photos (it scores photos it did not train on)")
     fold_of = {photo: rank % 2 for rank, photo in enumerate(distinct)}
     folds = np.array([fold_of[photo] for photo in photos])
-    flat = lambda array: array.reshape(-1, *array.shape[2:])  # noqa: E731 - (pairs * patches, 4, S, S)
-    values = np.zeros(len(photos))
-    for fold in (0, 1):
-        train, test = folds != fold, folds == fold
-        on_real, on_fake = 0.0, 0.0
-        for member in range(settings.ensemble):
-            network = _train(flat(real[train]), flat(fake[train]), settings, seed=(settings.seed * 2 + fold) * settings.ensemble + member)
-            on_real = on_real + _probabilities(network, flat(real[test]), real.shape[1])
-            on_fake = on_fake + _probabilities(network, flat(fake[test]), fake.shape[1])
-        values[test] = np.where(on_fake > on_real, 1.0, np.where(on_fake == on_real, 0.5, 0.0))
+    jobs = [(repeat, fold, member) for repeat in range(settings.repeats) for fold in (0, 1) for member in range(settings.ensemble)]
+    shared = {"real": real, "fake": fake, "folds": folds, "settings": settings}
+    workers = min(len(jobs), workers or available_cores())
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # each op on the thread that calls it: one job, one core
+    try:
+        if workers <= 1:
+            outcomes = [_job(job, shared) for job in jobs]
+        else:
+            from concurrent.futures import ThreadPoolExecutor
+
+            # threads, not processes: torch lets go of the GIL inside each op, and nothing is copied or re-imported
+            with ThreadPoolExecutor(workers) as pool:
+                outcomes = list(pool.map(lambda job: _job(job, shared), jobs))
+    finally:
+        torch.set_num_threads(threads)
+    values = np.zeros((settings.repeats, len(photos)))
+    on_real = np.zeros((settings.repeats, 2, len(photos)), np.float32)  # float32, summed member by member: the
+    on_fake = np.zeros((settings.repeats, 2, len(photos)), np.float32)  # same sums, bit for bit, as earlier versions
+    for (repeat, fold, _), (real_probabilities, fake_probabilities) in zip(jobs, outcomes):
+        test = folds == fold
+        on_real[repeat, fold, test] += real_probabilities
+        on_fake[repeat, fold, test] += fake_probabilities
+    for repeat in range(settings.repeats):
+        for fold in (0, 1):
+            test = folds == fold
+            r, f = on_real[repeat, fold, test], on_fake[repeat, fold, test]
+            values[repeat, test] = np.where(f > r, 1.0, np.where(f == r, 0.5, 0.0))
     return values
+
+
+def _job(job: tuple[int, int, int], shared: dict) -> tuple[np.ndarray, np.ndarray]:
+    """One judge network: trained on the pairs outside `fold`, then its mean probability of
+    'completed' for each pair of `fold`, on the original and on the completion."""
+    repeat, fold, member = job
+    real, fake, folds, settings = shared["real"], shared["fake"], shared["folds"], shared["settings"]
+    flat = lambda array: array.reshape(-1, *array.shape[2:])  # noqa: E731 - (pairs * patches, 4, S, S)
+    train, test = folds != fold, folds == fold
+    seed = (settings.seed * 2 + fold) * settings.ensemble + member + REPEAT_SEED_STEP * repeat
+    network = _train(flat(real[train]), flat(fake[train]), settings, seed=seed)
+    return _probabilities(network, flat(real[test]), real.shape[1]), _probabilities(network, flat(fake[test]), fake.shape[1])
