@@ -22,8 +22,8 @@ install: $(VENV)/.installed
 demo: install
 	mkdir -p outputs
 	$(BIN)/glcic complete examples/images --mask examples/masks -o outputs/demo
-	$(BIN)/glcic complete examples/images --mask examples/masks -o outputs/demo-texture --texture
-	@echo "results: outputs/demo/ (the model alone) and outputs/demo-texture/ (with --texture); inputs in examples/images, masks in examples/masks"
+	$(BIN)/glcic complete examples/images --mask examples/masks -o outputs/demo-network --no-texture
+	@echo "results: outputs/demo/ (with the photo's texture, the default) and outputs/demo-network/ (the network's fill alone, --no-texture); inputs in examples/images, masks in examples/masks"
 
 # Debian's Chromium for the page's browser tests (Playwright drives it; its own browser download cannot work offline)
 chromium:

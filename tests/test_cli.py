@@ -55,7 +55,7 @@ def test_no_flip_runs_the_network_once(files, model_path, tmp_path):
     import glcic
 
     image, mask, hole = files
-    common = ["--mask", mask, "--model", model_path, "--precision", "fp32"]
+    common = ["--mask", mask, "--model", model_path, "--precision", "fp32", "--no-texture"]
     assert run("complete", image, *common, "-o", tmp_path / "once.png", "--no-flip") == 0
     assert run("complete", image, *common, "-o", tmp_path / "twice.png") == 0
     model = glcic.load_model(model_path)
@@ -430,3 +430,28 @@ def test_texture_and_its_seed_reach_complete(files, model_path, tmp_path):
     expected = glcic.complete(model, read_image(image), hole, texture=True, seed=5)
     np.testing.assert_array_equal(read_image(tmp_path / "textured.png"), expected)
     assert not np.array_equal(expected, glcic.complete(model, read_image(image), hole))
+
+
+def test_the_command_line_adds_texture_by_default_where_patchmatch_is_installed(files, model_path, tmp_path, monkeypatch, capsys):
+    pytest.importorskip("patchmatch")
+    import glcic
+    import glcic.inference.texture as texture
+
+    image, mask, hole = files
+    common = ["--mask", mask, "--model", model_path, "--precision", "fp32"]
+    model = glcic.load_model(model_path)
+    assert run("complete", image, *common, "-o", tmp_path / "default.png") == 0
+    np.testing.assert_array_equal(read_image(tmp_path / "default.png"), glcic.complete(model, read_image(image), hole, texture=True, seed=0))
+    assert run("complete", image, *common, "-o", tmp_path / "network.png", "--no-texture") == 0
+    network = glcic.complete(model, read_image(image), hole)  # the library's default: the network's fill alone
+    np.testing.assert_array_equal(read_image(tmp_path / "network.png"), network)
+    assert "note" not in capsys.readouterr().err
+    # without PatchMatch: the default falls back to the network's fill, in one line; asking for texture is an error
+    monkeypatch.setattr(texture, "texture_problem", lambda: "texture synthesis needs the pypatchmatch package")
+    assert run("complete", image, *common, "-o", tmp_path / "fallback.png") == 0
+    np.testing.assert_array_equal(read_image(tmp_path / "fallback.png"), network)
+    notes = [line for line in capsys.readouterr().err.splitlines() if "note" in line]
+    assert len(notes) == 1 and "without the photo's texture" in notes[0] and "pypatchmatch" in notes[0]
+    monkeypatch.setattr(texture, "_patch_match", lambda: (_ for _ in ()).throw(glcic.GlcicError("needs pypatchmatch")))
+    assert run("complete", image, *common, "-o", tmp_path / "asked.png", "--texture") == 1
+    assert not (tmp_path / "asked.png").exists()

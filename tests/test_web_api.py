@@ -78,6 +78,19 @@ def test_texture_field_reaches_complete(client, upload, model):
     textured = decode_image(post(client, png(image), png(mask), texture="true").content)
     np.testing.assert_array_equal(textured, glcic.complete(model, image, mask, texture=True))
     assert post(client, png(image), png(mask), texture="often").status_code == 400
+    # unasked, the API adds texture where the server has PatchMatch, as the page does; "false" gives the network's fill
+    np.testing.assert_array_equal(decode_image(post(client, png(image), png(mask)).content), textured)
+    np.testing.assert_array_equal(decode_image(post(client, png(image), png(mask), texture="false").content),
+                                  glcic.complete(model, image, mask))
+
+
+def test_without_patchmatch_the_api_completes_without_texture_unless_asked(model, upload, monkeypatch):
+    import glcic
+
+    monkeypatch.setattr("glcic.inference.texture.texture_problem", lambda: "texture synthesis needs the pypatchmatch package")
+    client = TestClient(create_app(model))  # the server decides what it can do when it starts
+    image, mask = upload
+    np.testing.assert_array_equal(decode_image(post(client, png(image), png(mask)).content), glcic.complete(model, image, mask))
 
 
 def test_invert_mask_field(client, upload):

@@ -68,9 +68,23 @@ def _load(args):
     return load_model(args.model, device=args.device, backend=args.backend, precision=args.precision)  # None: the bundled model
 
 
+def _resolve_texture(args) -> None:
+    """--texture unset: on where PatchMatch is installed (the fills a person would rather have), else
+    the network's fill alone, said in one line."""
+    if args.texture is None:
+        from glcic.inference.texture import texture_problem
+
+        problem = texture_problem()
+        args.texture = problem is None
+        if problem:
+            print(f"glcic: note: completing without the photo's texture ({problem}); --no-texture silences this",
+                  file=sys.stderr)
+
+
 def run_complete(args) -> int:
     from glcic.inference.folders import file_output, folder_outputs, pair_folders
 
+    _resolve_texture(args)
     if not args.image.is_dir():
         output = file_output(args.image, args.mask, args.output, args.suffix)  # checked before the model loads
         args.single_image = True

@@ -13,7 +13,8 @@ MODEL_HELP = (f"a bundled model by name ({', '.join(BUNDLED_MODELS)}) or a model
               f"default: {DEFAULT_MODEL}")
 
 EXAMPLES = """examples:
-  glcic complete photo.jpg --mask mask.png -o out.png                 # the default bundled model
+  glcic complete photo.jpg --mask mask.png -o out.png                 # the default bundled model, with the photo's texture
+  glcic complete photo.jpg --mask mask.png -o out.png --no-texture    # the network's fill alone (the paper's method)
   glcic complete photo.jpg --mask mask.png -o out.png --model accurate
   glcic complete photo.jpg --mask mask.png -o out.png --model model.safetensors
   glcic complete photos/ --mask masks/ -o completed/ --device cuda --precision bf16
@@ -106,7 +107,10 @@ def build_parser() -> argparse.ArgumentParser:
     complete.add_argument("--no-postprocess", action="store_true", help="skip Poisson blending (it changes only the hole)")
     complete.add_argument("--max-side", type=_side, default=None, help="no hole's context window runs through the network larger than this")
     complete.add_argument("--native", action="store_true", help="every hole at full resolution, even holes deeper than the model's training holes")
-    complete.add_argument("--texture", action="store_true", help="add the photo's own fine texture to the fill: PatchMatch's detail finer than 4 px on the network's colours (sharper, a higher hole error; needs pypatchmatch)")
+    complete.add_argument("--texture", action=argparse.BooleanOptionalAction, default=None,
+                          help="add the photo's own fine texture to the fill: PatchMatch's detail finer than 4 px on the network's "
+                               "colours (sharper, a higher hole error; needs pypatchmatch). Default: on where pypatchmatch is "
+                               "installed; --no-texture gives the network's fill alone, the paper's method")
     complete.add_argument("--seed", type=_natural_int, default=0, help="seed of --texture's patch search and of the noise of a model with noise layers")
     complete.add_argument("--noise-scale", type=_noise_scale, default=None, help="a model with noise layers: the grain's strength, 0-2 (1: as trained; default: the model's own)")
     complete.add_argument("--no-flip", action="store_true", help="run the network once: by default a window at full resolution also runs mirrored left to right and the two outputs are averaged (twice the network's time there, a lower hole error)")

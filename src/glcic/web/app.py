@@ -4,7 +4,8 @@
     GET  /api/health      {"status": "ok", "running": n, "waiting": n, "capacity": n}
     GET  /api/info        the models' configurations (the first is the default), the server's limits, and
                           whether it can add texture (`texture`; `texture_problem` says what to install if not)
-    POST /api/complete    multipart `image`, `mask` (+ optional `model`, `postprocess`, `invert_mask`, `native`, `texture`)
+    POST /api/complete    multipart `image`, `mask` (+ optional `model`, `postprocess`, `invert_mask`, `native`, `texture`:
+                          on by default where the server has PatchMatch, as on the page)
                           -> image/png, the completed image at the input's size
     GET  /docs            OpenAPI documentation
 
@@ -174,7 +175,7 @@ def create_app(model, limits: Limits | None = None):
 
     from glcic.inference.texture import texture_problem
 
-    texture_missing = texture_problem()  # the page offers Photo texture, on by default, where this is None
+    texture_missing = texture_problem()  # the page and the API add texture by default where this is None
 
     @app.get("/api/info")
     async def info():
@@ -205,7 +206,7 @@ def create_app(model, limits: Limits | None = None):
         invert_mask: str | None = Form(None, description="black = hole (default false)"),
         native: str | None = Form(None, description="every hole at full resolution (default false)"),
         texture: str | None = Form(None, description="add the photo's own fine texture (PatchMatch's detail on the network's fill; "
-                                   "default false)"),
+                                   "default true where the server has PatchMatch: GET /api/info's `texture`)"),
         model: str | None = Form(None, description="which of the served models (GET /api/info lists them; default the first)"),
     ):
         chosen = models.get(model or default_name)
@@ -213,7 +214,7 @@ def create_app(model, limits: Limits | None = None):
             return error(400, f"unknown model {model!r}; this server has {', '.join(models)}")
         try:
             options = {"postprocess": _flag(postprocess, "postprocess", True), "invert_mask": _flag(invert_mask, "invert_mask", False),
-                       "native": _flag(native, "native", False), "texture": _flag(texture, "texture", False)}
+                       "native": _flag(native, "native", False), "texture": _flag(texture, "texture", texture_missing is None)}
         except GlcicError as problem:
             return error(400, str(problem))
         if not queue.try_enter():
