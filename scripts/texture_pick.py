@@ -15,6 +15,9 @@ Each variant COUNT:SIGMA becomes a method `pick_COUNT_SIGMA` of `glcic evaluate`
 
     python scripts/texture_pick.py --windows --data data/photos/test --protocol paper --per-image 40 \
         --variants 1:4,1:8 --methods "" -o OUT
+
+A third field sets the coherence gate of `glcic.inference.texture.split_by_scale` (LOW-HIGH, or
+none): `--variants 1:4:none,1:4:0.15-0.3` (docs/texture.md, "Detail copied from the wrong place").
 """
 
 from __future__ import annotations
@@ -41,16 +44,20 @@ def picked(model, image, hole, count, sigma, seed=0):
     return np.where(hole[..., None], np.rint(out * 255).astype(np.uint8), image)
 
 
-def through_windows(model, image, hole, sigma, seed=0):
-    """`glcic.complete(..., texture=True)` with the split at `sigma` px."""
+def through_windows(model, image, hole, sigma, seed=0, coherence="default"):
+    """`glcic.complete(..., texture=True)` with the split at `sigma` px and the coherence gate
+    `coherence` ((low, high), None for none, "default" for the library's)."""
     import glcic
     import glcic.inference.texture as texture
 
-    chosen, texture.SPLIT_SIGMA = texture.SPLIT_SIGMA, sigma
+    chosen = texture.SPLIT_SIGMA, texture.COHERENCE
+    texture.SPLIT_SIGMA = sigma
+    if coherence != "default":
+        texture.COHERENCE = coherence
     try:
         return glcic.complete(model, image, hole, postprocess=True, texture=True, seed=seed)
     finally:
-        texture.SPLIT_SIGMA = chosen
+        texture.SPLIT_SIGMA, texture.COHERENCE = chosen
 
 
 def main() -> None:
@@ -65,17 +72,19 @@ def main() -> None:
     parser.add_argument("--variants", default="4:4,4:8")
     parser.add_argument("--methods", default="glcic_texture,patchmatch")
     parser.add_argument("--judge-seed", type=int, default=0)
+    parser.add_argument("--judge-repeats", type=int, default=3)
     parser.add_argument("--windows", action="store_true", help="each variant as --texture through glcic.complete's windows")
     parser.add_argument("-o", "--output", required=True)
     args = parser.parse_args()
     names = []
     for variant in args.variants.split(","):
-        count, sigma = variant.split(":")
+        count, sigma, *gate = variant.split(":")
         if args.windows:
             if int(count) != 1:
-                parser.error("--windows takes variants 1:SIGMA only")
-            name = f"texture_{sigma}"
-            run = lambda image, hole, context, s=float(sigma): through_windows(context.model, image, hole, s, context.seed)  # noqa: E731
+                parser.error("--windows takes variants 1:SIGMA[:LOW-HIGH|:none] only")
+            coherence = "default" if not gate else None if gate[0] == "none" else tuple(map(float, gate[0].split("-")))
+            name = f"texture_{sigma}" + (f"_{gate[0].replace('.', '')}" if gate else "")
+            run = lambda image, hole, context, s=float(sigma), g=coherence: through_windows(context.model, image, hole, s, context.seed, g)  # noqa: E731
         else:
             name = f"pick_{count}_{sigma}"
             run = lambda image, hole, context, c=int(count), s=float(sigma): picked(context.model, image, hole, c, s, context.seed)  # noqa: E731
@@ -85,7 +94,7 @@ def main() -> None:
 
     evaluate(args.data, args.output, model=glcic.load_model("accurate"), protocol=args.protocol, per_image=args.per_image,
              seed=0, methods=names + [m for m in args.methods.split(",") if m], progress=False,
-             judge=JudgeSettings(seed=args.judge_seed))
+             judge=JudgeSettings(seed=args.judge_seed, repeats=args.judge_repeats))
 
 
 if __name__ == "__main__":

@@ -80,3 +80,18 @@ def test_without_pypatchmatch_texture_is_one_clear_error(model, monkeypatch):
     with pytest.raises(GlcicError, match="pypatchmatch"):
         glcic.complete(model, image, box_mask(32, 32, (8, 8, 8, 8)), texture=True)
     glcic.complete(model, image, box_mask(32, 32, (8, 8, 8, 8)))  # without texture nothing is needed
+
+
+def test_the_coherence_gate_drops_detail_copied_from_a_place_unlike_the_fill():
+    from glcic.inference.texture import split_by_scale
+
+    rng = np.random.default_rng(0)
+    fill = np.full((64, 96, 3), 0.5, np.float32)  # the network's fill: flat grey
+    copied = np.clip(0.5 + rng.normal(0, 0.1, (64, 96, 3)), 0, 1).astype(np.float32)  # grain on the same grey...
+    copied[:, 48:] = np.clip(copied[:, 48:] + np.array([0.4, -0.3, -0.3], np.float32), 0, 1)  # ...and on a red unlike it
+    plain = split_by_scale(fill, copied, 4.0)
+    gated = split_by_scale(fill, copied, 4.0, coherence=(0.15, 0.3))
+    np.testing.assert_array_equal(split_by_scale(fill, copied, 4.0, coherence=None), plain)
+    left, right = (slice(None), slice(8, 36)), (slice(None), slice(60, 88))  # away from the seam between the two
+    np.testing.assert_allclose(gated[left], plain[left], atol=1e-6)  # where the copy agrees, all its detail is kept
+    assert plain[right].std() > 0.05 and gated[right].std() < 0.01  # where it does not, none: the fill's coarse grey

@@ -23,6 +23,7 @@ import numpy as np
 from glcic.errors import GlcicError
 
 SPLIT_SIGMA = 4.0  # px: the network's fill below this scale, PatchMatch's above (chosen on validation: docs/texture.md)
+COHERENCE = None  # (low, high) of split_by_scale's coherence gate, or None: every copied detail kept
 PATCH_SIZE = 3  # PatchMatch's patch size (as the `patchmatch` baseline of glcic evaluate)
 MIN_SIDE = 16  # px: a window smaller than this keeps the network's fill (PatchMatch needs room for its pyramid)
 
@@ -61,12 +62,24 @@ def patchmatch_copy(fill: np.ndarray, hole: np.ndarray, seed: int = 0) -> np.nda
     return np.asarray(patch_match.inpaint(pixels, hole.astype(np.uint8), patch_size=PATCH_SIZE)).astype(np.float32) / 255
 
 
-def split_by_scale(fill: np.ndarray, copied: np.ndarray, sigma: float = SPLIT_SIGMA) -> np.ndarray:
-    """`fill` below `sigma` px plus `copied` above it, (H, W, 3) float32 in [0, 1]."""
+def split_by_scale(fill: np.ndarray, copied: np.ndarray, sigma: float = SPLIT_SIGMA,
+                   coherence: tuple[float, float] | None = None) -> np.ndarray:
+    """`fill` below `sigma` px plus `copied` above it, (H, W, 3) float32 in [0, 1].
+
+    coherence (low, high): where the two disagree at the coarse scale (the distance between their
+    colours blurred by `sigma`, RGB in [0, 1]) by more than `low`, `copied` was taken from a place
+    unlike this one (a facade's windows copied into the network's sky), and its detail fades out,
+    gone at `high`."""
     import cv2
 
     blur = lambda image: cv2.GaussianBlur(image, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)  # noqa: E731
-    return np.clip(blur(fill) + copied - blur(copied), 0, 1)
+    coarse_fill, coarse_copied = blur(fill), blur(copied)
+    detail = copied - coarse_copied
+    if coherence is not None:
+        low, high = coherence
+        distance = np.linalg.norm(coarse_fill - coarse_copied, axis=2)
+        detail = detail * np.clip((high - distance) / (high - low), 0, 1)[..., None]
+    return np.clip(coarse_fill + detail, 0, 1)
 
 
 def textured_hole(completed: np.ndarray, hole: np.ndarray, seed: int = 0) -> np.ndarray:
@@ -79,4 +92,4 @@ def textured_hole(completed: np.ndarray, hole: np.ndarray, seed: int = 0) -> np.
     if min(hole.shape) < MIN_SIDE or not hole.any() or hole.all():
         return completed[hole]
     fill = np.clip(completed, 0, 1).astype(np.float32)
-    return split_by_scale(fill, patchmatch_copy(fill, hole, seed), SPLIT_SIGMA)[hole]
+    return split_by_scale(fill, patchmatch_copy(fill, hole, seed), SPLIT_SIGMA, COHERENCE)[hole]
